@@ -1,0 +1,121 @@
+//! The one mapping from errors to HTTP responses: `application/problem+json` (RFC 9457).
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use aoc_store::StoreError;
+
+/// An error a handler returns. Client errors name what was wrong; server errors say little and
+/// log the detail (never a connection string or secret).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid parameter {name}: {reason}")]
+    InvalidParameter { name: String, reason: String },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    pub fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct InvalidParam<'a> {
+    name: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    invalid_params: Vec<InvalidParam<'a>>,
+}
+
+/// A problem+json response; the request id is added by the telemetry middleware.
+pub fn problem(status: StatusCode, kind: &str, title: &str, detail: String) -> Response {
+    problem_with_params(status, kind, title, detail, Vec::new())
+}
+
+fn problem_with_params(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    detail: String,
+    invalid_params: Vec<InvalidParam<'_>>,
+) -> Response {
+    let body = Problem {
+        kind,
+        title,
+        status: status.as_u16(),
+        detail,
+        invalid_params,
+    };
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::InvalidParameter { name, reason } => problem_with_params(
+                StatusCode::BAD_REQUEST,
+                "/problems/invalid-parameter",
+                "Invalid parameter",
+                format!("{name}: {reason}"),
+                vec![InvalidParam { name, reason }],
+            ),
+            Self::NotFound(what) => problem(
+                StatusCode::NOT_FOUND,
+                "/problems/not-found",
+                "Not found",
+                format!("{what} does not exist"),
+            ),
+            Self::Store(StoreError::InvalidArgument { field, message }) => problem_with_params(
+                StatusCode::BAD_REQUEST,
+                "/problems/invalid-parameter",
+                "Invalid parameter",
+                format!("{field}: {message}"),
+                vec![InvalidParam {
+                    name: field,
+                    reason: message,
+                }],
+            ),
+            Self::Store(StoreError::Unavailable(detail)) => {
+                tracing::warn!(error = %detail, "storage unavailable");
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "/problems/unavailable",
+                    "Storage unavailable",
+                    "the database cannot be reached; try again shortly".into(),
+                )
+            }
+            Self::Store(other) => {
+                tracing::error!(error = %other, "request failed");
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "/problems/internal",
+                    "Internal error",
+                    "the server failed to answer; the request id identifies it in the logs".into(),
+                )
+            }
+        }
+    }
+}

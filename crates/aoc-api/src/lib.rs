@@ -1,0 +1,45 @@
+//! AOC's HTTP API (axum): `/health`, `/metrics` and the JSON routes under `/api`.
+//!
+//! Handlers parse and validate input, call the store or a service, and shape the response;
+//! they hold no SQL. Every error leaves as `application/problem+json` (RFC 9457), mapped once
+//! in [`error`]. Every request carries an `X-Request-ID` and is logged and measured once, in
+//! [`telemetry`].
+
+pub mod error;
+mod params;
+mod router;
+mod routes;
+mod telemetry;
+
+use std::sync::Arc;
+
+use aoc_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+pub use router::router;
+
+/// How the HTTP layer behaves; built by the binary from its configuration.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Origins allowed by CORS. Empty: same origin only. `*`: any origin, never with credentials.
+    pub cors_origins: Vec<String>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub metrics: PrometheusHandle,
+    pub settings: Arc<ApiSettings>,
+}

@@ -1,0 +1,62 @@
+//! The router and its middleware stack.
+
+use axum::Router;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::error::problem;
+use crate::routes::{events, health};
+use crate::telemetry::{self, REQUEST_ID};
+use crate::{ApiSettings, AppState};
+
+fn cors(settings: &ApiSettings) -> Option<CorsLayer> {
+    if settings.cors_origins.is_empty() {
+        return None;
+    }
+    let base = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
+        .expose_headers([REQUEST_ID]);
+    if settings.cors_origins.iter().any(|o| o == "*") {
+        // Any origin, and therefore never credentials.
+        return Some(base.allow_origin(AllowOrigin::any()));
+    }
+    let origins: Vec<HeaderValue> = settings
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(base.allow_origin(origins).allow_credentials(true))
+}
+
+async fn not_found() -> axum::response::Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "/problems/not-found",
+        "Not found",
+        "no such route".into(),
+    )
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/events", get(events::list))
+        .route("/events/{id}", get(events::get));
+    let mut app = Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(health::metrics))
+        .nest("/api", api)
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes))
+        .layer(CatchPanicLayer::new());
+    if let Some(cors) = cors(&state.settings) {
+        app = app.layer(cors);
+    }
+    // Outermost, so every response (errors from the layers above included) gets an id and a log line.
+    app.layer(middleware::from_fn(telemetry::middleware))
+        .with_state(state)
+}

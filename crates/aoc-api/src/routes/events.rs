@@ -1,0 +1,118 @@
+//! `GET /api/events` and `GET /api/events/{id}`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use aoc_model::search::SearchText;
+use aoc_model::{
+    Cursor, Event, EventId, EventPage, EventQuery, EventResult, Order, TenantId, parse_client_ip,
+};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::params::{Params, RawQuery};
+
+const EVENT_PARAMS: [&str; 14] = [
+    "page_size",
+    "cursor",
+    "from",
+    "to",
+    "tenant",
+    "source",
+    "service",
+    "operation",
+    "actor",
+    "ip",
+    "result",
+    "q",
+    "order",
+    "hours",
+];
+
+/// An RFC 3339 time (`2025-03-01T10:15:42Z`, any offset) or a date (`2025-03-01`, midnight UTC).
+fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .map_err(|_| "expected an RFC 3339 time such as 2025-03-01T10:15:42Z, or a date".to_owned())
+}
+
+/// Builds the store query from the query string, naming the parameter at fault.
+pub fn event_query(raw: Option<&str>) -> Result<EventQuery, ApiError> {
+    let p = Params::parse(raw, &EVENT_PARAMS)?;
+    let mut query = EventQuery {
+        from: p.parsed("from", parse_time)?,
+        to: p.parsed("to", parse_time)?,
+        tenant: p.text("tenant")?.map(TenantId::new),
+        source: p.text("source")?,
+        service: p.text("service")?,
+        operation: p.text("operation")?,
+        actor: p.text("actor")?,
+        client_ip: p.parsed("ip", |v| {
+            parse_client_ip(v).ok_or_else(|| "expected an IPv4 or IPv6 address".to_owned())
+        })?,
+        result: p.parsed("result", |v| {
+            EventResult::parse(v)
+                .ok_or_else(|| "expected success, failure, partial or unknown".to_owned())
+        })?,
+        text: p.parsed("q", |v| SearchText::parse(v).map_err(|e| e.to_string()))?,
+        order: p
+            .parsed("order", |v| match v {
+                "newest" => Ok(Order::NewestFirst),
+                "oldest" => Ok(Order::OldestFirst),
+                _ => Err("expected newest or oldest".to_owned()),
+            })?
+            .unwrap_or_default(),
+        cursor: p.parsed("cursor", |v| Cursor::decode(v).map_err(|e| e.to_string()))?,
+        ..EventQuery::default()
+    };
+    if let Some(hours) = p.parsed("hours", |v| match v.parse::<i64>() {
+        Ok(h) if (1..=8760).contains(&h) => Ok(h),
+        _ => Err("expected a whole number of hours from 1 to 8760".to_owned()),
+    })? {
+        if query.from.is_some() {
+            return Err(ApiError::invalid(
+                "hours",
+                "give either hours or from, not both",
+            ));
+        }
+        query.from = Some(Utc::now() - chrono::Duration::hours(hours));
+    }
+    if let Some(size) = p.parsed("page_size", |v| {
+        v.parse::<u32>()
+            .map_err(|_| "expected a whole number from 1 to 500".to_owned())
+    })? {
+        query = query
+            .with_page_size(size)
+            .map_err(|e| ApiError::invalid("page_size", e.to_string()))?;
+    }
+    query
+        .validate()
+        .map_err(|e| ApiError::invalid("from", e.to_string()))?;
+    Ok(query)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<EventPage>, ApiError> {
+    let query = event_query(raw.as_deref())?;
+    Ok(Json(state.store.query_events(&query).await?))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Event>, ApiError> {
+    let id: EventId = id
+        .parse()
+        .map_err(|_| ApiError::invalid("id", "expected an event id (a UUID)"))?;
+    match state.store.get_event(id).await? {
+        Some(event) => Ok(Json(event)),
+        None => Err(ApiError::NotFound(format!("event {id}"))),
+    }
+}

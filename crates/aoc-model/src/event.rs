@@ -1,0 +1,151 @@
+//! The normalized event of DESIGN.md.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DedupeKey, EventId, Seq, TenantId};
+
+/// One audit record, normalized. `raw` keeps the record exactly as the source sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub dedupe_key: DedupeKey,
+    /// Assigned by the store at commit; `None` before.
+    pub seq: Option<Seq>,
+    pub tenant_id: TenantId,
+    /// The collector or path it came through: `graph.directory_audits`, `o365.Audit.Exchange`, `import`…
+    pub source: String,
+    /// The Microsoft 365 service: `Entra ID`, `Exchange`, `SharePoint`, `OneDrive`, `Teams`, `Intune`…
+    pub service: String,
+    pub timestamp: DateTime<Utc>,
+    /// Set by the store at commit; `None` before.
+    pub ingested_at: Option<DateTime<Utc>>,
+    /// The exact operation name, e.g. `Add member to role.` (the unified log keeps the final period).
+    pub operation: String,
+    pub category: Option<String>,
+    pub result: EventResult,
+    pub result_reason: Option<String>,
+    pub actor: Actor,
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub location: Option<Location>,
+    pub targets: Vec<Target>,
+    /// Name → value of the record's `Parameters`, `ExtendedProperties` and additional details.
+    pub details: BTreeMap<String, String>,
+    /// Name → old and new value of every modified property, so a rule or a person can ask
+    /// "changed from A to B".
+    pub changes: BTreeMap<String, Change>,
+    /// One human sentence.
+    pub summary: String,
+    pub raw: serde_json::Value,
+}
+
+impl Event {
+    /// The id follows from the tenant and the dedupe key; call after changing either.
+    pub fn refresh_id(&mut self) {
+        self.id = EventId::derive(&self.tenant_id, &self.dedupe_key);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EventResult {
+    Success,
+    Failure,
+    Partial,
+    #[default]
+    Unknown,
+}
+
+impl EventResult {
+    pub const ALL: [EventResult; 4] = [Self::Success, Self::Failure, Self::Partial, Self::Unknown];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Partial => "partial",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+}
+
+impl fmt::Display for EventResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    App,
+    ServicePrincipal,
+    System,
+    #[default]
+    Unknown,
+}
+
+impl ActorKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::App => "app",
+            Self::ServicePrincipal => "service_principal",
+            Self::System => "system",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: ActorKind,
+    /// Object id (user or service principal GUID) or app id.
+    pub id: Option<String>,
+    /// User principal name, when the actor is a user.
+    pub upn: Option<String>,
+    pub display_name: Option<String>,
+}
+
+impl Actor {
+    /// The best single name to show: UPN, else display name, else id.
+    pub fn label(&self) -> Option<&str> {
+        self.upn
+            .as_deref()
+            .or(self.display_name.as_deref())
+            .or(self.id.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Location {
+    pub country: Option<String>,
+    pub state: Option<String>,
+    pub city: Option<String>,
+}
+
+/// Something the operation touched.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Target {
+    pub kind: Option<String>,
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A modified property's old and new value, as the source wrote them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Change {
+    pub old: Option<String>,
+    pub new: Option<String>,
+}

@@ -1,0 +1,324 @@
+//! The server engine: PostgreSQL, events range-partitioned by month, `tsvector` + GIN for full
+//! text, idempotent batch inserts through `UNNEST` arrays.
+
+mod partitions;
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Datelike, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, PgPool};
+use uuid::Uuid;
+
+use aoc_model::search::SearchText;
+use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
+use aoc_store::{
+    Bind, Dialect, EventColumns, EventStore, InsertReport, Store, StoreError, StoreResult,
+    event_filter, into_page,
+};
+
+use partitions::Partitions;
+use rows::{SELECT_COLUMNS, decode_row};
+
+/// Rows per INSERT statement.
+const INSERT_CHUNK: usize = 5_000;
+/// Serializes event inserts so `seq` follows commit order (any constant unique to AOC).
+const INSERT_LOCK: i64 = 0x0A0C_0001;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub struct PostgresStore {
+    pool: PgPool,
+    partitions: Partitions,
+}
+
+pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => StoreError::Unavailable(error.to_string()),
+        // 57P01 admin shutdown, 53300 too many connections, 08xxx connection exceptions.
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "53300") =>
+        {
+            StoreError::Unavailable(db.message().to_owned())
+        }
+        _ => StoreError::Internal(error.to_string()),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL. The pool connects lazily, so AOC starts (and reports the
+    /// database as down in `/health`) while PostgreSQL is still coming up.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidArgument`] for a URL that is not a PostgreSQL URL.
+    pub fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::invalid("DATABASE_URL", e.to_string()))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options);
+        Ok(Self {
+            pool,
+            partitions: Partitions::default(),
+        })
+    }
+
+    async fn try_insert(
+        &self,
+        events: &[Event],
+        columns: &[EventColumns<'_>],
+    ) -> StoreResult<InsertReport> {
+        self.partitions
+            .ensure(&self.pool, events.iter().map(|e| e.timestamp))
+            .await?;
+        let ingested_at = Utc::now();
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(INSERT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let mut new = 0;
+        for chunk in columns.chunks(INSERT_CHUNK) {
+            new += insert_chunk(&mut tx, chunk, ingested_at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(InsertReport {
+            new,
+            duplicate: events.len() as u64 - new,
+        })
+    }
+}
+
+struct PgDialect;
+
+impl Dialect for PgDialect {
+    fn placeholder(&self, index: usize) -> String {
+        format!("${index}")
+    }
+    fn text_match(&self, placeholder: &str) -> String {
+        format!("search @@ {placeholder}::tsquery")
+    }
+    fn text_query(&self, text: &SearchText) -> String {
+        // `'tok1' <-> 'tok2':* & 'tok3':*`: quoted lexemes are taken as they are (no parsing,
+        // no stemming), matching the tokens indexed by `to_tsvector('simple', …)`.
+        text.phrases()
+            .iter()
+            .map(|phrase| {
+                let quoted: Vec<String> = phrase.iter().map(|t| format!("'{t}'")).collect();
+                format!("{}:*", quoted.join(" <-> "))
+            })
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+}
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    async fn insert_events(&self, events: &[Event]) -> StoreResult<InsertReport> {
+        if events.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        if let Some(bad) = events
+            .iter()
+            .find(|e| !(1..=9999).contains(&e.timestamp.year()))
+        {
+            return Err(StoreError::invalid(
+                "timestamp",
+                format!("{} is outside the years 1 to 9999", bad.timestamp),
+            ));
+        }
+        let columns = events
+            .iter()
+            .map(EventColumns::new)
+            .collect::<StoreResult<Vec<_>>>()?;
+        match self.try_insert(events, &columns).await {
+            // 23514: no partition for a row, because another process dropped it under our cache.
+            Err(StoreError::Internal(message))
+                if message.contains("23514") || message.contains("no partition") =>
+            {
+                self.partitions.forget();
+                self.try_insert(events, &columns).await
+            }
+            other => other,
+        }
+    }
+
+    async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
+        let filter = event_filter(query, &PgDialect);
+        let sql = format!(
+            "SELECT {SELECT_COLUMNS} FROM events WHERE {} ORDER BY {} LIMIT {}",
+            filter.where_sql, filter.order_sql, filter.limit
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for bind in filter.binds {
+            q = match bind {
+                Bind::Text(text) => q.bind(text),
+                Bind::Timestamp(ts) => q.bind(ts),
+                Bind::Id(id) => q.bind(id.as_uuid()),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
+        let items = rows
+            .iter()
+            .map(decode_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(into_page(items, query))
+    }
+
+    async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {
+        let sql = format!("SELECT {SELECT_COLUMNS} FROM events WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(decode_row).transpose()
+    }
+
+    async fn events_after(&self, after: Option<Seq>, limit: u32) -> StoreResult<Vec<Event>> {
+        let sql =
+            format!("SELECT {SELECT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after.map_or(0, |s| s.0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let result = sqlx::query("DELETE FROM events WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(result.rows_affected())
+    }
+
+    async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        let dropped = self.partitions.drop_before(&self.pool, cutoff).await?;
+        let deleted = sqlx::query("DELETE FROM events WHERE timestamp < $1")
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        Ok(dropped + deleted)
+    }
+
+    async fn count_events(&self) -> StoreResult<u64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(count as u64)
+    }
+}
+
+async fn insert_chunk(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    columns: &[EventColumns<'_>],
+    ingested_at: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let n = columns.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut tenants = Vec::with_capacity(n);
+    let mut keys = Vec::with_capacity(n);
+    let mut sources = Vec::with_capacity(n);
+    let mut services = Vec::with_capacity(n);
+    let mut timestamps = Vec::with_capacity(n);
+    let mut operations = Vec::with_capacity(n);
+    let mut results = Vec::with_capacity(n);
+    let mut actor_upns = Vec::with_capacity(n);
+    let mut actor_ids = Vec::with_capacity(n);
+    let mut ips = Vec::with_capacity(n);
+    let mut summaries = Vec::with_capacity(n);
+    let mut extras = Vec::with_capacity(n);
+    let mut raws = Vec::with_capacity(n);
+    let mut searches = Vec::with_capacity(n);
+    for c in columns {
+        ids.push(c.event.id.as_uuid());
+        tenants.push(c.tenant_id.as_ref());
+        keys.push(c.dedupe_key.as_ref());
+        sources.push(c.source.as_ref());
+        services.push(c.service.as_ref());
+        timestamps.push(c.event.timestamp);
+        operations.push(c.operation.as_ref());
+        results.push(c.event.result.as_str());
+        actor_upns.push(c.actor_upn.as_deref());
+        actor_ids.push(c.actor_id.as_deref());
+        ips.push(c.client_ip.as_deref());
+        summaries.push(c.summary.as_ref());
+        extras.push(c.extra.as_str());
+        raws.push(c.raw.as_str());
+        searches.push(c.search.as_str());
+    }
+    let result = sqlx::query(
+        "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
+         operation, result, actor_upn, actor_id, client_ip, summary, extra, raw, search) \
+         SELECT id, tenant_id, dedupe_key, source, service, timestamp, $16, operation, result, \
+                actor_upn, actor_id, client_ip, summary, extra, raw, to_tsvector('simple', search) \
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
+                     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+                     $13::text[], $14::text[], $15::text[]) \
+              AS t(id, tenant_id, dedupe_key, source, service, timestamp, operation, result, \
+                   actor_upn, actor_id, client_ip, summary, extra, raw, search) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ids)
+    .bind(tenants)
+    .bind(keys)
+    .bind(sources)
+    .bind(services)
+    .bind(timestamps)
+    .bind(operations)
+    .bind(results)
+    .bind(actor_upns)
+    .bind(actor_ids)
+    .bind(ips)
+    .bind(summaries)
+    .bind(extras)
+    .bind(raws)
+    .bind(searches)
+    .bind(ingested_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(result.rows_affected())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,293 @@
+//! The embedded engine: one SQLite file in WAL mode, FTS5 for full text.
+//!
+//! Writes go through a pool of one connection (SQLite has one writer at a time; queueing in the
+//! pool is cheaper than retrying on `SQLITE_BUSY`), reads through a pool of several, which WAL
+//! lets run beside the writer.
+
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqlitePool};
+
+use aoc_model::search::SearchText;
+use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
+use aoc_store::{
+    Bind, Dialect, EventColumns, EventStore, InsertReport, Store, StoreError, StoreResult,
+    event_filter, into_page,
+};
+
+use rows::{SELECT_COLUMNS, decode_row, micros};
+
+/// Rows per INSERT statement: 15 parameters each stays far below SQLite's 32,766 limit, and
+/// larger statements stop paying off.
+const INSERT_CHUNK: usize = 500;
+/// Rows deleted per statement during retention, so readers and writers interleave.
+const DELETE_CHUNK: i64 = 5_000;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn map_err(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(error.to_string())
+        }
+        sqlx::Error::Database(db)
+            if db.message().contains("locked") || db.message().contains("busy") =>
+        {
+            StoreError::Unavailable(db.message().to_owned())
+        }
+        other => StoreError::Internal(other.to_string()),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (and creates, on first start) the database of a `sqlite://PATH` URL.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidArgument`] for a URL SQLite cannot read, [`StoreError::Unavailable`]
+    /// when the file cannot be opened or created.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::invalid("DATABASE_URL", e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL keeps the database consistent after a crash; a power loss may
+            // drop the last commits, which collectors fetch again thanks to their overlap.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(map_err)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(map_err)?;
+        Ok(Self { writer, reader })
+    }
+
+    async fn insert_chunk(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Sqlite>,
+        columns: &[EventColumns<'_>],
+        ingested_at: i64,
+    ) -> StoreResult<u64> {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
+             operation, result, actor_upn, actor_id, client_ip, summary, extra, raw) ",
+        );
+        insert.push_values(columns, |mut row, c| {
+            let e = c.event;
+            row.push_bind(e.id.as_bytes().to_vec())
+                .push_bind(c.tenant_id.as_ref())
+                .push_bind(c.dedupe_key.as_ref())
+                .push_bind(c.source.as_ref())
+                .push_bind(c.service.as_ref())
+                .push_bind(micros(e.timestamp))
+                .push_bind(ingested_at)
+                .push_bind(c.operation.as_ref())
+                .push_bind(e.result.as_str())
+                .push_bind(c.actor_upn.as_deref())
+                .push_bind(c.actor_id.as_deref())
+                .push_bind(c.client_ip.as_deref())
+                .push_bind(c.summary.as_ref())
+                .push_bind(c.extra.as_str())
+                .push_bind(c.raw.as_str());
+        });
+        insert.push(" ON CONFLICT (id) DO NOTHING RETURNING seq, id");
+        let inserted: Vec<(i64, Vec<u8>)> = insert
+            .build_query_as()
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(map_err)?;
+        if inserted.is_empty() {
+            return Ok(0);
+        }
+        // Index the new rows only; a repeat of a stored event must not be indexed twice.
+        let by_id: std::collections::HashMap<&[u8], &str> = columns
+            .iter()
+            .map(|c| (c.event.id.as_bytes().as_slice(), c.search.as_str()))
+            .collect();
+        let mut fts = QueryBuilder::<Sqlite>::new("INSERT INTO events_fts (rowid, body) ");
+        fts.push_values(&inserted, |mut row, (seq, id)| {
+            row.push_bind(*seq)
+                .push_bind(by_id.get(id.as_slice()).copied().unwrap_or_default());
+        });
+        fts.build().execute(&mut **tx).await.map_err(map_err)?;
+        Ok(inserted.len() as u64)
+    }
+}
+
+struct SqliteDialect;
+
+impl Dialect for SqliteDialect {
+    fn placeholder(&self, index: usize) -> String {
+        // Numbered, because the filter may use one value twice.
+        format!("?{index}")
+    }
+    fn text_match(&self, placeholder: &str) -> String {
+        format!("seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {placeholder})")
+    }
+    fn text_query(&self, text: &SearchText) -> String {
+        // `"tok1 tok2" *`: a phrase whose last token is a prefix; phrases joined by AND.
+        text.phrases()
+            .iter()
+            .map(|phrase| format!("\"{}\" *", phrase.join(" ")))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn insert_events(&self, events: &[Event]) -> StoreResult<InsertReport> {
+        if events.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        let columns = events
+            .iter()
+            .map(EventColumns::new)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let ingested_at = micros(Utc::now());
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut new = 0;
+        for chunk in columns.chunks(INSERT_CHUNK) {
+            new += self.insert_chunk(&mut tx, chunk, ingested_at).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(InsertReport {
+            new,
+            duplicate: events.len() as u64 - new,
+        })
+    }
+
+    async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
+        let filter = event_filter(query, &SqliteDialect);
+        let sql = format!(
+            "SELECT {SELECT_COLUMNS} FROM events WHERE {} ORDER BY {} LIMIT {}",
+            filter.where_sql, filter.order_sql, filter.limit
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for bind in filter.binds {
+            q = match bind {
+                Bind::Text(text) => q.bind(text),
+                Bind::Timestamp(ts) => q.bind(micros(ts)),
+                Bind::Id(id) => q.bind(id.as_bytes().to_vec()),
+            };
+        }
+        let rows = q.fetch_all(&self.reader).await.map_err(map_err)?;
+        let items = rows
+            .iter()
+            .map(decode_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(into_page(items, query))
+    }
+
+    async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {
+        let sql = format!("SELECT {SELECT_COLUMNS} FROM events WHERE id = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_bytes().to_vec())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(decode_row).transpose()
+    }
+
+    async fn events_after(&self, after: Option<Seq>, limit: u32) -> StoreResult<Vec<Event>> {
+        let sql = format!("SELECT {SELECT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after.map_or(0, |s| s.0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {
+        let mut deleted = 0;
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM events WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_bytes().to_vec());
+            }
+            q.push(")");
+            deleted += q
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(deleted)
+    }
+
+    async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        let mut deleted = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM events WHERE seq IN \
+                 (SELECT seq FROM events WHERE timestamp < ? ORDER BY timestamp LIMIT ?)",
+            )
+            .bind(micros(cutoff))
+            .bind(DELETE_CHUNK)
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+            deleted += done;
+            if done < DELETE_CHUNK as u64 {
+                return Ok(deleted);
+            }
+        }
+    }
+
+    async fn count_events(&self) -> StoreResult<u64> {
+        let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(map_err)?;
+        Ok(count as u64)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR
+            .run(&self.writer)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+}

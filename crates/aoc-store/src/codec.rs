@@ -1,0 +1,170 @@
+//! How an [`Event`] maps to a row, shared by the engines so they cannot drift.
+//!
+//! Filterable fields are columns; the rest of the normalized event lives in one JSON `extra`
+//! column, and `raw` is stored as the exact JSON text the source sent.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use aoc_model::{
+    Actor, Change, DedupeKey, Event, EventId, EventResult, Location, Seq, Target, TenantId,
+};
+
+use crate::{StoreError, StoreResult};
+
+/// The normalized fields that are not columns, borrowed for writing.
+#[derive(Serialize)]
+struct ExtraRef<'a> {
+    category: &'a Option<String>,
+    result_reason: &'a Option<String>,
+    actor: &'a Actor,
+    user_agent: &'a Option<String>,
+    location: &'a Option<Location>,
+    targets: &'a [Target],
+    details: &'a BTreeMap<String, String>,
+    changes: &'a BTreeMap<String, Change>,
+}
+
+/// The same fields, owned, for reading.
+#[derive(Deserialize)]
+struct EventExtra {
+    category: Option<String>,
+    result_reason: Option<String>,
+    actor: Actor,
+    user_agent: Option<String>,
+    location: Option<Location>,
+    #[serde(default)]
+    targets: Vec<Target>,
+    #[serde(default)]
+    details: BTreeMap<String, String>,
+    #[serde(default)]
+    changes: BTreeMap<String, Change>,
+}
+
+/// Text as every engine can store and compare it: PostgreSQL's `text` cannot hold NUL, so NUL
+/// becomes U+FFFD in columns and filter values alike (the JSON of `extra` and `raw` escapes it and
+/// keeps it exactly).
+pub fn clean_text(value: &str) -> Cow<'_, str> {
+    if value.contains('\0') {
+        Cow::Owned(value.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
+/// Everything an engine writes for one event, computed once.
+pub struct EventColumns<'a> {
+    pub event: &'a Event,
+    pub tenant_id: Cow<'a, str>,
+    pub dedupe_key: Cow<'a, str>,
+    pub source: Cow<'a, str>,
+    pub service: Cow<'a, str>,
+    pub operation: Cow<'a, str>,
+    pub summary: Cow<'a, str>,
+    /// Lowercased UPN, the actor filter's key.
+    pub actor_upn: Option<String>,
+    /// Lowercased object id, the actor filter's other key.
+    pub actor_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub extra: String,
+    pub raw: String,
+    /// The tokens the full-text index covers.
+    pub search: String,
+}
+
+impl<'a> EventColumns<'a> {
+    pub fn new(event: &'a Event) -> StoreResult<Self> {
+        let extra = ExtraRef {
+            category: &event.category,
+            result_reason: &event.result_reason,
+            actor: &event.actor,
+            user_agent: &event.user_agent,
+            location: &event.location,
+            targets: &event.targets,
+            details: &event.details,
+            changes: &event.changes,
+        };
+        let extra = serde_json::to_string(&extra)
+            .map_err(|e| StoreError::invalid("event", e.to_string()))?;
+        let raw = serde_json::to_string(&event.raw)
+            .map_err(|e| StoreError::invalid("raw", e.to_string()))?;
+        let key = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| clean_text(&aoc_model::actor_key(v)).into_owned())
+        };
+        Ok(Self {
+            event,
+            tenant_id: clean_text(event.tenant_id.as_str()),
+            dedupe_key: clean_text(event.dedupe_key.as_str()),
+            source: clean_text(&event.source),
+            service: clean_text(&event.service),
+            operation: clean_text(&event.operation),
+            summary: clean_text(&event.summary),
+            actor_upn: key(&event.actor.upn),
+            actor_id: key(&event.actor.id),
+            client_ip: event.client_ip.map(|ip| ip.to_string()),
+            extra,
+            raw,
+            search: aoc_model::search::index_text(event),
+        })
+    }
+}
+
+/// The columns an engine reads back, in its own types converted to the model's.
+pub struct StoredRow {
+    pub seq: i64,
+    pub id: EventId,
+    pub tenant_id: String,
+    pub dedupe_key: String,
+    pub source: String,
+    pub service: String,
+    pub timestamp: DateTime<Utc>,
+    pub ingested_at: DateTime<Utc>,
+    pub operation: String,
+    pub result: String,
+    pub client_ip: Option<String>,
+    pub summary: String,
+    pub extra: String,
+    pub raw: String,
+}
+
+/// Rebuilds the event from its row.
+pub fn decode_event(row: StoredRow) -> StoreResult<Event> {
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("event {}: {what}: {e}", row.id))
+    };
+    let extra: EventExtra = serde_json::from_str(&row.extra).map_err(|e| corrupt("extra", &e))?;
+    let raw = serde_json::from_str(&row.raw).map_err(|e| corrupt("raw", &e))?;
+    let client_ip = match &row.client_ip {
+        Some(ip) => Some(ip.parse().map_err(|e| corrupt("client_ip", &e))?),
+        None => None,
+    };
+    let result = EventResult::parse(&row.result).ok_or_else(|| corrupt("result", &row.result))?;
+    Ok(Event {
+        id: row.id,
+        dedupe_key: DedupeKey::new(row.dedupe_key),
+        seq: Some(Seq(row.seq)),
+        tenant_id: TenantId::new(row.tenant_id),
+        source: row.source,
+        service: row.service,
+        timestamp: row.timestamp,
+        ingested_at: Some(row.ingested_at),
+        operation: row.operation,
+        category: extra.category,
+        result,
+        result_reason: extra.result_reason,
+        actor: extra.actor,
+        client_ip,
+        user_agent: extra.user_agent,
+        location: extra.location,
+        targets: extra.targets,
+        details: extra.details,
+        changes: extra.changes,
+        summary: row.summary,
+        raw,
+    })
+}

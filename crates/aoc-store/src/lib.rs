@@ -1,0 +1,83 @@
+//! The storage contract of AOC: one [`Store`] trait that every engine implements, its typed
+//! errors, the row codec and filter builder shared by the engines, and (behind the `testsuite`
+//! feature) the behaviour suite that every engine must pass.
+//!
+//! The trait grows by capability (events now; fetch state, leases, annotations, audit trail,
+//! jobs, alerts and sink cursors as those features arrive), so each part can be read alone.
+
+mod codec;
+mod error;
+pub mod filter;
+mod instrumented;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
+
+pub use codec::{EventColumns, StoredRow, clean_text, decode_event};
+pub use error::{StoreError, StoreResult};
+pub use filter::{Bind, Dialect, SqlFilter, event_filter, into_page};
+pub use instrumented::InstrumentedStore;
+
+/// What an idempotent insert did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertReport {
+    /// Events that were not stored before.
+    pub new: u64,
+    /// Events already stored (same tenant and dedupe key), including repeats within the batch.
+    pub duplicate: u64,
+}
+
+impl InsertReport {
+    pub fn add(&mut self, other: InsertReport) {
+        self.new += other.new;
+        self.duplicate += other.duplicate;
+    }
+}
+
+/// Events: the normalized audit records.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Stores the events not already present (by tenant and dedupe key) in one transaction and
+    /// assigns each new one its `seq` and `ingested_at`. Safe to repeat: a batch stored twice,
+    /// or cut short by a crash and stored again, leaves exactly one copy of every event.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the engine cannot be reached; nothing of the batch is
+    /// stored then.
+    async fn insert_events(&self, events: &[Event]) -> StoreResult<InsertReport>;
+
+    /// One page of the events matching `query`, ordered by (timestamp, id), with the cursor of
+    /// the next page. Paging with that cursor returns every matching event exactly once.
+    async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage>;
+
+    async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>>;
+
+    /// Up to `limit` events with `seq` greater than `after`, in `seq` (commit) order: the feed of
+    /// maintenance, detection and sinks.
+    async fn events_after(&self, after: Option<Seq>, limit: u32) -> StoreResult<Vec<Event>>;
+
+    /// Deletes the given events; returns how many existed.
+    async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64>;
+
+    /// Retention: deletes every event that happened before `cutoff`; returns how many.
+    async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
+
+    async fn count_events(&self) -> StoreResult<u64>;
+}
+
+/// A complete storage engine.
+#[async_trait]
+pub trait Store: EventStore {
+    /// `sqlite` or `postgres`, for health output and logs.
+    fn engine(&self) -> &'static str;
+
+    /// Applies the embedded schema migrations that are not applied yet.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// A cheap round trip that proves the engine answers.
+    async fn ping(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,599 @@
+//! The behaviour suite every engine passes. Each engine invokes [`store_behaviour_suite!`]
+//! with an async constructor of a fresh, migrated, empty store; the suite expands into one test
+//! per behaviour, so a failure names the behaviour and the engine.
+
+pub mod data;
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use chrono::Duration;
+
+use aoc_model::search::SearchText;
+use aoc_model::{Cursor, Event, EventId, EventQuery, EventResult, Order, Seq, TenantId};
+
+use crate::Store;
+use data::{base_time, fixture_events, varied_events};
+
+#[macro_export]
+macro_rules! store_behaviour_suite {
+    ($make:path) => {
+        $crate::store_behaviour_suite!(@tests $make;
+            insert_is_idempotent,
+            repeats_within_a_batch_are_stored_once,
+            insert_assigns_seq_in_commit_order,
+            events_round_trip_unchanged,
+            get_event_by_id,
+            paging_returns_every_event_exactly_once,
+            filters_match_the_reference,
+            full_text_matches_the_reference,
+            hostile_input_is_harmless,
+            nul_and_unicode_survive,
+            retention_deletes_old_events_and_their_index,
+            delete_events_by_id,
+            events_after_follows_commit_order,
+            migrate_twice_is_harmless
+        );
+    };
+    (@tests $make:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let store = $make(stringify!($name)).await;
+                $crate::testsuite::$name(&*store).await;
+            }
+        )*
+    };
+}
+
+/// What the store hands back, compared without the fields it assigns.
+fn comparable(event: &Event) -> Event {
+    let mut event = event.clone();
+    event.seq = None;
+    event.ingested_at = None;
+    event
+}
+
+async fn insert(store: &dyn Store, events: &[Event]) {
+    store.insert_events(events).await.expect("insert");
+}
+
+/// Every page of `query`, following `next_cursor`, with a guard against endless paging.
+pub async fn collect_pages(store: &dyn Store, query: &EventQuery) -> Vec<Event> {
+    let mut query = query.clone();
+    let mut all = Vec::new();
+    for _ in 0..10_000 {
+        let page = store.query_events(&query).await.expect("query");
+        assert!(page.items.len() <= query.page_size() as usize);
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(token) => query.cursor = Some(Cursor::decode(&token).expect("own cursor")),
+            None => return all,
+        }
+    }
+    panic!("paging did not end");
+}
+
+/// What a correct engine returns for `query`: the reference filter, in keyset order.
+fn expected(events: &[Event], query: &EventQuery) -> Vec<EventId> {
+    let mut matching: Vec<&Event> = events.iter().filter(|e| query.matches(e)).collect();
+    matching.sort_by_key(|e| (e.timestamp, e.id));
+    if query.order == Order::NewestFirst {
+        matching.reverse();
+    }
+    matching.into_iter().map(|e| e.id).collect()
+}
+
+fn ids(events: &[Event]) -> Vec<EventId> {
+    events.iter().map(|e| e.id).collect()
+}
+
+pub async fn insert_is_idempotent(store: &dyn Store) {
+    let events = fixture_events();
+    assert!(
+        events.len() >= 20,
+        "fixtures should give at least 20 events"
+    );
+    let first = store.insert_events(&events).await.expect("insert");
+    assert_eq!(first.new, events.len() as u64);
+    assert_eq!(first.duplicate, 0);
+    let second = store.insert_events(&events).await.expect("insert again");
+    assert_eq!(second.new, 0);
+    assert_eq!(second.duplicate, events.len() as u64);
+    assert_eq!(
+        store.count_events().await.expect("count"),
+        events.len() as u64
+    );
+}
+
+pub async fn repeats_within_a_batch_are_stored_once(store: &dyn Store) {
+    let events = varied_events(30);
+    let mut batch = events.clone();
+    batch.extend(events[..10].iter().cloned());
+    let report = store.insert_events(&batch).await.expect("insert");
+    assert_eq!((report.new, report.duplicate), (30, 10));
+    // Half old, half new: only the new half counts.
+    let more = varied_events(60);
+    let report = store.insert_events(&more).await.expect("insert");
+    assert_eq!((report.new, report.duplicate), (30, 30));
+    assert_eq!(store.count_events().await.expect("count"), 60);
+}
+
+pub async fn insert_assigns_seq_in_commit_order(store: &dyn Store) {
+    let events = varied_events(40);
+    insert(store, &events[..20]).await;
+    insert(store, &events[20..]).await;
+    let stored = store.events_after(None, 100).await.expect("feed");
+    assert_eq!(stored.len(), 40);
+    let seqs: Vec<i64> = stored.iter().map(|e| e.seq.expect("seq").0).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "seq strictly increasing: {seqs:?}"
+    );
+    let first_batch: HashSet<EventId> = ids(&events[..20]).into_iter().collect();
+    assert!(
+        stored[..20].iter().all(|e| first_batch.contains(&e.id)),
+        "first commit first"
+    );
+    assert!(stored.iter().all(|e| e.ingested_at.is_some()));
+}
+
+pub async fn events_round_trip_unchanged(store: &dyn Store) {
+    let events = fixture_events();
+    insert(store, &events).await;
+    for event in &events {
+        let stored = store
+            .get_event(event.id)
+            .await
+            .expect("get")
+            .expect("stored");
+        assert_eq!(comparable(&stored), *event, "event {}", event.dedupe_key);
+        // raw is the source's record, unchanged, key order included.
+        assert_eq!(
+            serde_json::to_string(&stored.raw).expect("json"),
+            serde_json::to_string(&event.raw).expect("json")
+        );
+    }
+}
+
+pub async fn get_event_by_id(store: &dyn Store) {
+    let events = varied_events(5);
+    insert(store, &events).await;
+    let unknown = EventId::derive(&TenantId::new("nobody"), &aoc_model::DedupeKey::new("x"));
+    assert!(store.get_event(unknown).await.expect("get").is_none());
+    assert_eq!(
+        store
+            .get_event(events[3].id)
+            .await
+            .expect("get")
+            .map(|e| e.id),
+        Some(events[3].id)
+    );
+}
+
+pub async fn paging_returns_every_event_exactly_once(store: &dyn Store) {
+    let events = varied_events(203);
+    for chunk in events.chunks(50) {
+        insert(store, chunk).await;
+    }
+    for order in [Order::NewestFirst, Order::OldestFirst] {
+        for page_size in [1, 7, 50, 500] {
+            let query = EventQuery {
+                order,
+                ..EventQuery::default()
+            }
+            .with_page_size(page_size)
+            .expect("page size");
+            let got = collect_pages(store, &query).await;
+            let got_ids = ids(&got);
+            let unique: HashSet<EventId> = got_ids.iter().copied().collect();
+            assert_eq!(
+                unique.len(),
+                got_ids.len(),
+                "no event twice ({order:?}, {page_size})"
+            );
+            assert_eq!(
+                got_ids,
+                expected(&events, &query),
+                "order and completeness ({order:?}, {page_size})"
+            );
+        }
+    }
+    // Paging while new events arrive still never repeats a row.
+    let query = EventQuery::default().with_page_size(10).expect("page size");
+    let first = store.query_events(&query).await.expect("query");
+    insert(store, &varied_events(260)[203..]).await;
+    let cursor = Cursor::decode(first.next_cursor.as_deref().expect("more")).expect("cursor");
+    let rest = collect_pages(
+        store,
+        &EventQuery {
+            cursor: Some(cursor),
+            ..query
+        },
+    )
+    .await;
+    let seen: HashSet<EventId> = ids(&first.items).into_iter().collect();
+    assert!(rest.iter().all(|e| !seen.contains(&e.id)));
+}
+
+/// One query per filter and a few combinations, each checked against the reference.
+fn filter_cases(events: &[Event]) -> Vec<(&'static str, EventQuery)> {
+    let some = &events[7];
+    let ip: Option<IpAddr> = events.iter().find_map(|e| e.client_ip);
+    let q = EventQuery::default;
+    vec![
+        ("everything", q()),
+        (
+            "from",
+            EventQuery {
+                from: Some(base_time() + Duration::hours(3)),
+                ..q()
+            },
+        ),
+        (
+            "to",
+            EventQuery {
+                to: Some(base_time() + Duration::hours(3)),
+                ..q()
+            },
+        ),
+        (
+            "range",
+            EventQuery {
+                from: Some(base_time() + Duration::hours(1)),
+                to: Some(base_time() + Duration::hours(5)),
+                ..q()
+            },
+        ),
+        (
+            "from equals an event time",
+            EventQuery {
+                from: Some(some.timestamp),
+                ..q()
+            },
+        ),
+        (
+            "tenant",
+            EventQuery {
+                tenant: Some(TenantId::new(data::TENANTS[1])),
+                ..q()
+            },
+        ),
+        (
+            "source",
+            EventQuery {
+                source: Some("import".into()),
+                ..q()
+            },
+        ),
+        (
+            "service Exchange",
+            EventQuery {
+                service: Some("Exchange".into()),
+                ..q()
+            },
+        ),
+        (
+            "service Entra ID",
+            EventQuery {
+                service: Some("Entra ID".into()),
+                ..q()
+            },
+        ),
+        (
+            "operation",
+            EventQuery {
+                operation: Some(some.operation.clone()),
+                ..q()
+            },
+        ),
+        (
+            "operation with period",
+            EventQuery {
+                operation: Some("Add member to role.".into()),
+                ..q()
+            },
+        ),
+        (
+            "actor upn",
+            EventQuery {
+                actor: Some("Dana.Park@Contoso.com".into()),
+                ..q()
+            },
+        ),
+        (
+            "actor id",
+            EventQuery {
+                actor: some.actor.id.clone(),
+                ..q()
+            },
+        ),
+        (
+            "client ip",
+            EventQuery {
+                client_ip: ip,
+                ..q()
+            },
+        ),
+        (
+            "result failure",
+            EventQuery {
+                result: Some(EventResult::Failure),
+                ..q()
+            },
+        ),
+        (
+            "result success",
+            EventQuery {
+                result: Some(EventResult::Success),
+                ..q()
+            },
+        ),
+        (
+            "combined",
+            EventQuery {
+                service: Some("Entra ID".into()),
+                result: Some(EventResult::Failure),
+                actor: Some(data::USERS[2].into()),
+                ..q()
+            },
+        ),
+        (
+            "nothing matches",
+            EventQuery {
+                operation: Some("NoSuchOperation".into()),
+                ..q()
+            },
+        ),
+        (
+            "oldest first",
+            EventQuery {
+                order: Order::OldestFirst,
+                service: Some("SharePoint".into()),
+                ..q()
+            },
+        ),
+    ]
+}
+
+pub async fn filters_match_the_reference(store: &dyn Store) {
+    let events = varied_events(240);
+    insert(store, &events).await;
+    for (name, query) in filter_cases(&events) {
+        let query = query.with_page_size(13).expect("page size");
+        let got = ids(&collect_pages(store, &query).await);
+        let want = expected(&events, &query);
+        assert_eq!(got, want, "filter case {name}");
+    }
+    let everything = expected(&events, &EventQuery::default());
+    assert_eq!(everything.len(), 240);
+}
+
+pub async fn full_text_matches_the_reference(store: &dyn Store) {
+    let events = varied_events(120);
+    insert(store, &events).await;
+    let mut nonempty = 0;
+    for q in [
+        "kim",
+        "KIM",
+        "admin.kim@contoso.com",
+        "contoso",
+        "payroll",
+        "payroll.xl",
+        "fabrikam forward",
+        "198.51.100.7",
+        "Global Administrator",
+        "Add member to role.",
+        "inboxrule",
+        "zzzz-not-there",
+        "53003",
+    ] {
+        let text = SearchText::parse(q).expect("searchable");
+        let query = EventQuery {
+            text: Some(text),
+            ..EventQuery::default()
+        }
+        .with_page_size(11)
+        .expect("size");
+        let got = ids(&collect_pages(store, &query).await);
+        let want = expected(&events, &query);
+        if !want.is_empty() {
+            nonempty += 1;
+        }
+        assert_eq!(got, want, "search {q:?}");
+    }
+    assert!(nonempty >= 8, "the searches should find something");
+}
+
+pub async fn hostile_input_is_harmless(store: &dyn Store) {
+    let events = varied_events(60);
+    insert(store, &events).await;
+    let long = "x".repeat(10_000);
+    let hostile = [
+        "'",
+        "\"",
+        "''",
+        "%",
+        "_",
+        "%%",
+        "a%b_c",
+        "*",
+        "\"kim",
+        "kim\"",
+        "kim*",
+        "NEAR(kim contoso)",
+        "kim AND NOT contoso",
+        "kim OR 1=1",
+        "body:kim",
+        "^kim",
+        "(kim",
+        "kim)",
+        "-kim",
+        "+kim",
+        "kim:*",
+        "kim & !contoso",
+        "kim <-> contoso",
+        ".*",
+        "[a-z]+",
+        "(?i)kim|^$",
+        "\\",
+        "'; DROP TABLE events; --",
+        "\" OR \"\"=\"",
+        "\u{0}",
+        "kim\u{0}contoso",
+        "\u{FFFD}",
+        "日本語",
+        "emoji 🎉",
+        long.as_str(),
+    ];
+    let before = store.count_events().await.expect("count");
+    for input in hostile {
+        // As free text: a validation error or the reference result.
+        if let Ok(text) = SearchText::parse(input) {
+            let query = EventQuery {
+                text: Some(text),
+                ..EventQuery::default()
+            };
+            let got = ids(&collect_pages(store, &query).await);
+            assert_eq!(got, expected(&events, &query), "search {input:?}");
+        }
+        // As every exact-match filter: no error, and the reference result (nothing, here).
+        for query in [
+            EventQuery {
+                operation: Some(input.into()),
+                ..EventQuery::default()
+            },
+            EventQuery {
+                actor: Some(input.into()),
+                ..EventQuery::default()
+            },
+            EventQuery {
+                service: Some(input.into()),
+                ..EventQuery::default()
+            },
+            EventQuery {
+                source: Some(input.into()),
+                ..EventQuery::default()
+            },
+            EventQuery {
+                tenant: Some(TenantId::new(input)),
+                ..EventQuery::default()
+            },
+        ] {
+            let page = store
+                .query_events(&query)
+                .await
+                .expect("hostile filter is not an error");
+            assert_eq!(
+                ids(&page.items),
+                expected(&events, &query),
+                "filter {input:?}"
+            );
+        }
+    }
+    assert_eq!(
+        store.count_events().await.expect("count"),
+        before,
+        "nothing changed"
+    );
+    let all = collect_pages(store, &EventQuery::default()).await;
+    assert_eq!(all.len(), events.len());
+}
+
+pub async fn nul_and_unicode_survive(store: &dyn Store) {
+    let mut events = varied_events(3);
+    events[0].operation = "Set\u{0}Mailbox".into();
+    events[0].raw = serde_json::json!({"Operation": "Set\u{0}Mailbox", "Note": "nul \u{0} kept"});
+    events[1].summary = "日本語 émoji 🎉 \u{FFFF}".into();
+    events[1].actor.upn = Some("ÅSA@contoso.com".into());
+    for e in &mut events {
+        e.refresh_id();
+    }
+    insert(store, &events).await;
+    let stored = store
+        .get_event(events[0].id)
+        .await
+        .expect("get")
+        .expect("stored");
+    // Columns cannot hold NUL on every engine: it becomes U+FFFD there, and stays in raw.
+    assert_eq!(stored.operation, "Set\u{FFFD}Mailbox");
+    assert_eq!(stored.raw, events[0].raw);
+    let stored = store
+        .get_event(events[1].id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(comparable(&stored), events[1]);
+    let query = EventQuery {
+        actor: Some("åsa@contoso.com".into()),
+        ..EventQuery::default()
+    };
+    assert_eq!(
+        ids(&store.query_events(&query).await.expect("query").items),
+        vec![events[1].id]
+    );
+    let text = SearchText::parse("émoji").expect("text");
+    let query = EventQuery {
+        text: Some(text),
+        ..EventQuery::default()
+    };
+    assert_eq!(
+        ids(&store.query_events(&query).await.expect("query").items),
+        vec![events[1].id]
+    );
+}
+
+pub async fn retention_deletes_old_events_and_their_index(store: &dyn Store) {
+    let events = varied_events(100);
+    insert(store, &events).await;
+    let cutoff = base_time() + Duration::hours(4);
+    let old = events.iter().filter(|e| e.timestamp < cutoff).count() as u64;
+    assert!(old > 0 && old < 100);
+    assert_eq!(
+        store.delete_events_before(cutoff).await.expect("retention"),
+        old
+    );
+    assert_eq!(store.count_events().await.expect("count"), 100 - old);
+    let left = collect_pages(store, &EventQuery::default()).await;
+    assert!(left.iter().all(|e| e.timestamp >= cutoff));
+    // The full-text index forgot them too.
+    let text = SearchText::parse("contoso").expect("text");
+    let query = EventQuery {
+        text: Some(text),
+        ..EventQuery::default()
+    };
+    let found = collect_pages(store, &query).await;
+    assert!(found.iter().all(|e| e.timestamp >= cutoff));
+    assert_eq!(ids(&found), expected(&left, &query));
+    assert_eq!(store.delete_events_before(cutoff).await.expect("again"), 0);
+}
+
+pub async fn delete_events_by_id(store: &dyn Store) {
+    let events = varied_events(10);
+    insert(store, &events).await;
+    let gone = [events[1].id, events[4].id, EventId::from_bytes([9; 16])];
+    assert_eq!(store.delete_events(&gone).await.expect("delete"), 2);
+    assert_eq!(store.count_events().await.expect("count"), 8);
+    assert!(store.get_event(events[1].id).await.expect("get").is_none());
+    // A deleted event can be stored again (re-import after a dedupe mistake).
+    let report = store.insert_events(&events).await.expect("insert");
+    assert_eq!((report.new, report.duplicate), (2, 8));
+}
+
+pub async fn events_after_follows_commit_order(store: &dyn Store) {
+    let events = varied_events(25);
+    insert(store, &events).await;
+    let first = store.events_after(None, 10).await.expect("feed");
+    assert_eq!(first.len(), 10);
+    let last: Seq = first.last().and_then(|e| e.seq).expect("seq");
+    let rest = store.events_after(Some(last), 100).await.expect("feed");
+    assert_eq!(rest.len(), 15);
+    assert!(rest.iter().all(|e| e.seq > Some(last)));
+}
+
+pub async fn migrate_twice_is_harmless(store: &dyn Store) {
+    insert(store, &varied_events(5)).await;
+    store.migrate().await.expect("migrate again");
+    store.ping().await.expect("ping");
+    assert_eq!(store.count_events().await.expect("count"), 5);
+}

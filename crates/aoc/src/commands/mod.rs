@@ -1,0 +1,4 @@
+pub mod dedupe;
+pub mod import;
+pub mod migrate;
+pub mod serve;

@@ -1,0 +1,179 @@
+//! `aoc serve`: the HTTP API with its background tasks (retention, statistics), stopped
+//! gracefully on SIGTERM or Ctrl-C: in-flight requests finish, then the tasks stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use aoc_api::{ApiSettings, AppState};
+use aoc_store::Store;
+
+use crate::cli::{GlobalArgs, ServeArgs};
+use crate::config::{ConfigError, DatabaseUrl, ServeSettings};
+use crate::{sample, storage};
+
+/// Largest request body the API accepts.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+const STATS_EVERY: Duration = Duration::from_secs(30);
+
+pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let settings = ServeSettings::from_args(&args)?;
+    let url = DatabaseUrl::parse(&global.database_url)?;
+    // Bind before anything else starts: a port in use is a bad setting, reported as one.
+    let listener = TcpListener::bind(settings.bind).await.map_err(|e| {
+        let reason = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "is already in use".to_owned()
+        } else {
+            format!("cannot be listened on ({e})")
+        };
+        ConfigError::new("AOC_BIND", "bind", format!("{} {reason}", settings.bind))
+    })?;
+    let metrics = install_metrics()?;
+    let store = storage::open(&url).await?;
+    tracing::info!(
+        database = %url,
+        engine = store.engine(),
+        bind = %settings.bind,
+        retention_days = settings.retention_days,
+        cors_origins = ?settings.cors_origins,
+        version = env!("CARGO_PKG_VERSION"),
+        "aoc serve starting"
+    );
+    if settings.sample {
+        let report = sample::import(store.as_ref()).await?;
+        tracing::info!(
+            new = report.new,
+            duplicate = report.duplicate,
+            "sample tenant imported"
+        );
+    }
+
+    let (stop, stopped) = watch::channel(false);
+    let tasks = [
+        tokio::spawn(retention_task(
+            Arc::clone(&store),
+            settings.retention_days,
+            stopped.clone(),
+        )),
+        tokio::spawn(stats_task(Arc::clone(&store), metrics.clone(), stopped)),
+    ];
+    let app = aoc_api::router(AppState {
+        store,
+        metrics,
+        settings: Arc::new(ApiSettings {
+            cors_origins: settings.cors_origins.clone(),
+            max_body_bytes: MAX_BODY_BYTES,
+        }),
+    });
+    tracing::info!(url = %format!("http://{}", settings.bind), "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    let _ = stop.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    tracing::info!("aoc serve stopped");
+    Ok(())
+}
+
+fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+    const LATENCY_BUCKETS: [f64; 14] = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &LATENCY_BUCKETS)
+        .context("metrics buckets")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    metrics::describe_counter!(
+        "aoc_http_requests_total",
+        "HTTP requests by method, route and status"
+    );
+    metrics::describe_histogram!(
+        "aoc_http_request_duration_seconds",
+        "HTTP request latency by method and route"
+    );
+    metrics::describe_histogram!(
+        "aoc_store_operation_duration_seconds",
+        "Store call latency by engine and operation"
+    );
+    metrics::describe_gauge!("aoc_events_stored", "Events in the store");
+    metrics::describe_counter!(
+        "aoc_retention_deleted_events_total",
+        "Events deleted by retention"
+    );
+    Ok(handle)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Deletes events older than the retention every hour, starting now. A failed run is logged
+/// and the next one tries again.
+async fn retention_task(store: Arc<dyn Store>, days: u32, mut stopped: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(RETENTION_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+        match store.delete_events_before(cutoff).await {
+            Ok(deleted) => {
+                metrics::counter!("aoc_retention_deleted_events_total").increment(deleted);
+                tracing::info!(deleted, %cutoff, "retention applied");
+            }
+            Err(e) => tracing::warn!(error = %e, "retention failed; retrying at the next run"),
+        }
+    }
+}
+
+/// Keeps the stored-events gauge current and the metrics histograms tidy.
+async fn stats_task(
+    store: Arc<dyn Store>,
+    metrics: PrometheusHandle,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(STATS_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        match store.count_events().await {
+            Ok(count) => metrics::gauge!("aoc_events_stored").set(count as f64),
+            Err(e) => tracing::warn!(error = %e, "cannot count events"),
+        }
+        metrics.run_upkeep();
+    }
+}

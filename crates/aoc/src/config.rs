@@ -1,0 +1,340 @@
+//! Settings, checked into types at start-up. A bad value is a [`ConfigError`] naming the
+//! environment variable and flag, which `main` prints on one line before exiting with code 2.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use crate::cli::ServeArgs;
+
+#[derive(Debug)]
+pub struct ConfigError {
+    /// The environment variable, for settings that have one.
+    pub var: Option<&'static str>,
+    pub flag: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &'static str, flag: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            var: Some(var),
+            flag,
+            message: message.into(),
+        }
+    }
+
+    /// A command-line option without an environment variable.
+    pub fn option(flag: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            var: None,
+            flag,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.var {
+            Some(var) => write!(f, "{var} (--{}): {}", self.flag, self.message),
+            None => write!(f, "--{}: {}", self.flag, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+    Auto,
+}
+
+impl LogFormat {
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "text" => Ok(Self::Text),
+            "auto" | "" => Ok(Self::Auto),
+            _ => Err(ConfigError::new(
+                "LOG_FORMAT",
+                "log-format",
+                format!("invalid value {value:?}: expected json, text or auto"),
+            )),
+        }
+    }
+}
+
+/// Which engine stores the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// `DATABASE_URL`: may hold a password, so it prints with the password masked.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    url: String,
+    pub engine: Engine,
+}
+
+impl DatabaseUrl {
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        let err = |message: String| ConfigError::new("DATABASE_URL", "database-url", message);
+        let parsed = url::Url::parse(value).map_err(|e| err(format!("not a URL ({e})")))?;
+        let engine = match parsed.scheme() {
+            "sqlite" => Engine::Sqlite,
+            "postgres" | "postgresql" => Engine::Postgres,
+            other => {
+                return Err(err(format!(
+                    "unsupported scheme {other:?}: use sqlite://PATH or postgres://USER@HOST/DATABASE"
+                )));
+            }
+        };
+        if engine == Engine::Sqlite
+            && value
+                .trim_start_matches("sqlite:")
+                .trim_start_matches('/')
+                .is_empty()
+        {
+            return Err(err(
+                "sqlite:// needs a file path, e.g. sqlite://aoc.db".into()
+            ));
+        }
+        Ok(Self {
+            url: value.to_owned(),
+            engine,
+        })
+    }
+
+    /// The URL with its secret, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+
+    /// The URL as it may be shown: password (in the authority or the query) replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let Ok(mut url) = url::Url::parse(&self.url) else {
+            return "***".to_owned();
+        };
+        if url.password().is_some() {
+            let _ = url.set_password(Some("***"));
+        }
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret =
+                    k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword");
+                (
+                    k.into_owned(),
+                    if secret {
+                        "***".to_owned()
+                    } else {
+                        v.into_owned()
+                    },
+                )
+            })
+            .collect();
+        if !pairs.is_empty() {
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        url.to_string()
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// `aoc serve`'s settings.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub bind: SocketAddr,
+    pub cors_origins: Vec<String>,
+    pub retention_days: u32,
+    pub sample: bool,
+}
+
+impl ServeSettings {
+    pub fn from_args(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let bind: SocketAddr = args.bind.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "AOC_BIND",
+                "bind",
+                format!(
+                    "invalid value {:?}: expected ADDRESS:PORT such as 127.0.0.1:8080",
+                    args.bind
+                ),
+            )
+        })?;
+        // Until sign-in with Entra ID exists, the API must not be reachable from the network.
+        if !bind.ip().is_loopback() {
+            return Err(ConfigError::new(
+                "AOC_BIND",
+                "bind",
+                format!(
+                    "{bind} is not a loopback address; AOC has no authentication yet, so it listens only on 127.0.0.1 or [::1]"
+                ),
+            ));
+        }
+        let retention_days = match args.retention_days.trim().parse::<u32>() {
+            Ok(days) if (1..=36_500).contains(&days) => days,
+            _ => {
+                return Err(ConfigError::new(
+                    "RETENTION_DAYS",
+                    "retention-days",
+                    format!(
+                        "invalid value {:?}: expected a whole number of days from 1 to 36500",
+                        args.retention_days
+                    ),
+                ));
+            }
+        };
+        let cors_origins = parse_origins(&args.cors_origins)?;
+        Ok(Self {
+            bind,
+            cors_origins,
+            retention_days,
+            sample: args.sample,
+        })
+    }
+}
+
+fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
+    let origins: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for origin in &origins {
+        let valid = origin == "*"
+            || url::Url::parse(origin).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && !origin.ends_with('/')
+            });
+        if !valid {
+            return Err(ConfigError::new(
+                "CORS_ORIGINS",
+                "cors-origins",
+                format!(
+                    "invalid origin {origin:?}: expected * or scheme://host[:port], e.g. https://aoc.contoso.com"
+                ),
+            ));
+        }
+    }
+    if origins.len() > 1 && origins.iter().any(|o| o == "*") {
+        return Err(ConfigError::new(
+            "CORS_ORIGINS",
+            "cors-origins",
+            "* cannot be combined with other origins",
+        ));
+    }
+    Ok(origins)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(bind: &str, retention: &str, cors: &str) -> ServeArgs {
+        ServeArgs {
+            bind: bind.into(),
+            retention_days: retention.into(),
+            cors_origins: cors.into(),
+            sample: false,
+        }
+    }
+
+    #[test]
+    fn database_url_never_shows_its_password() {
+        let url = DatabaseUrl::parse(
+            "postgres://aoc:s3cr3t@db.contoso.com:5432/aoc?sslmode=require&password=other",
+        )
+        .expect("valid");
+        assert_eq!(url.engine, Engine::Postgres);
+        for shown in [url.redacted(), format!("{url}"), format!("{url:?}")] {
+            assert!(
+                !shown.contains("s3cr3t") && !shown.contains("other"),
+                "{shown}"
+            );
+            assert!(shown.contains("db.contoso.com"), "{shown}");
+        }
+        assert!(url.expose().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases = [
+            (DatabaseUrl::parse("not a url").err(), "DATABASE_URL"),
+            (DatabaseUrl::parse("mysql://x/y").err(), "DATABASE_URL"),
+            (
+                ServeSettings::from_args(&serve_args("127.0.0.1:8080", "abc", "")).err(),
+                "RETENTION_DAYS",
+            ),
+            (
+                ServeSettings::from_args(&serve_args("127.0.0.1:8080", "0", "")).err(),
+                "RETENTION_DAYS",
+            ),
+            (
+                ServeSettings::from_args(&serve_args("0.0.0.0:8080", "90", "")).err(),
+                "AOC_BIND",
+            ),
+            (
+                ServeSettings::from_args(&serve_args("localhost", "90", "")).err(),
+                "AOC_BIND",
+            ),
+            (
+                ServeSettings::from_args(&serve_args("127.0.0.1:8080", "90", "ftp://x")).err(),
+                "CORS_ORIGINS",
+            ),
+            (
+                ServeSettings::from_args(&serve_args(
+                    "127.0.0.1:8080",
+                    "90",
+                    "*,https://a.example",
+                ))
+                .err(),
+                "CORS_ORIGINS",
+            ),
+            (LogFormat::parse("yaml").err(), "LOG_FORMAT"),
+        ];
+        for (error, var) in cases {
+            let error = error.expect("an error");
+            assert_eq!(error.var, Some(var));
+            assert!(error.to_string().starts_with(var), "{error}");
+            assert!(!error.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn good_values_parse() {
+        let s = ServeSettings::from_args(&serve_args(
+            "[::1]:9000",
+            "30",
+            "https://aoc.contoso.com, http://localhost:5173",
+        ))
+        .expect("valid");
+        assert_eq!(s.retention_days, 30);
+        assert_eq!(
+            s.cors_origins,
+            ["https://aoc.contoso.com", "http://localhost:5173"]
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://aoc.db").expect("valid").engine,
+            Engine::Sqlite
+        );
+    }
+}
