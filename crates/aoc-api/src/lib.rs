@@ -17,6 +17,10 @@ use aoc_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use router::router;
+pub use telemetry::RequestId;
+
+#[cfg(test)]
+mod tests;
 
 /// How the HTTP layer behaves; built by the binary from its configuration.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The id of the request being served, in the request's extensions.
 #[derive(Debug, Clone)]
-pub struct RequestId(#[allow(dead_code)] pub String);
+pub struct RequestId(pub String);
 
 /// A caller's id is kept when it is short and plain; anything else is replaced, so a hostile
 /// header cannot flood or forge log lines.

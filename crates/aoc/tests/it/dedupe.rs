@@ -1,0 +1,41 @@
+use aoc_model::DedupeKey;
+
+use crate::support::{ENGINES, TestDb, stderr, stdout};
+
+#[tokio::test]
+async fn dedupe_removes_records_stored_under_stale_keys() {
+    for engine in ENGINES {
+        let db = TestDb::new(engine, "dedupe").await;
+        let store = db.store().await;
+        let events = aoc_store::testsuite::data::fixture_events();
+        store.insert_events(&events).await.expect("insert");
+        // The same records once more under keys an older version might have computed.
+        let stale: Vec<_> = events[..4]
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                e.dedupe_key = DedupeKey::new(format!("legacy:{}", e.dedupe_key));
+                e.refresh_id();
+                e
+            })
+            .collect();
+        store.insert_events(&stale).await.expect("insert stale");
+        let before = store.count_events().await.expect("count");
+        assert_eq!(before, events.len() as u64 + 4);
+
+        let dry = db.aoc().args(["dedupe", "--dry-run"]).output().expect("run");
+        assert!(stdout(&dry).contains("4 duplicate events found"), "{}{}", stdout(&dry), stderr(&dry));
+        assert_eq!(store.count_events().await.expect("count"), before);
+
+        let output = db.aoc().arg("dedupe").output().expect("run");
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(stdout(&output).trim(), "4 duplicate events removed");
+        assert_eq!(store.count_events().await.expect("count"), events.len() as u64);
+        // The first-stored copies are the ones kept.
+        for event in &events {
+            assert!(store.get_event(event.id).await.expect("get").is_some(), "{engine:?}");
+        }
+        let again = db.aoc().arg("dedupe").output().expect("run");
+        assert_eq!(stdout(&again).trim(), "0 duplicate events removed");
+    }
+}
