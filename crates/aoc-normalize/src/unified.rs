@@ -180,6 +180,12 @@ pub(crate) fn record(outer: &Value) -> Result<Draft, NormalizeError> {
     if operation.eq_ignore_ascii_case("UserLoginFailed") {
         result = EventResult::Failure;
     }
+    // SharePoint and OneDrive write a record only for an action that happened (a file downloaded,
+    // a link created) and carry no ResultStatus: that is a success, not an unknown.
+    if field(raw, "ResultStatus").is_none() && matches!(service.as_str(), "SharePoint" | "OneDrive")
+    {
+        result = EventResult::Success;
+    }
     let result_reason = (result == EventResult::Failure)
         .then(|| str_at(raw, "LogonError").or_else(|| error_code.clone()))
         .flatten();

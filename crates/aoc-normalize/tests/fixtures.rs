@@ -165,17 +165,17 @@ fn expectations() -> Vec<Want> {
         w(EXO, UnifiedAudit, "2025-03-01T11:06:41Z", "Exchange", "MailItemsAccessed", Some("ExchangeItemAggregated"), Success, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
           "o365:9b1d3f5b-7c8e-4a0f-9b4c-6d8f0a2c5e05", TENANT,
           "lee.gomez@contoso.com accessed 2 mail item(s) in mailbox lee.gomez@contoso.com"),
-        // Unified audit log: SharePoint (no ResultStatus: unknown).
-        w(SPO, UnifiedAudit, "2025-03-01T10:44:09Z", "SharePoint", "FileDownloaded", Some("SharePointFileOperation"), EventResult::Unknown, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
+        // Unified audit log: SharePoint (no ResultStatus: the action happened, so success).
+        w(SPO, UnifiedAudit, "2025-03-01T10:44:09Z", "SharePoint", "FileDownloaded", Some("SharePointFileOperation"), EventResult::Success, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
           "o365:3c5e7a9c-1d2f-4b4a-8c6e-8a0c2e4a6b12", TENANT,
           "lee.gomez@contoso.com downloaded 2025-02 payroll.xlsx"),
-        w(SPO, UnifiedAudit, "2025-03-01T10:46:52Z", "SharePoint", "FileDeleted", Some("SharePointFileOperation"), EventResult::Unknown, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
+        w(SPO, UnifiedAudit, "2025-03-01T10:46:52Z", "SharePoint", "FileDeleted", Some("SharePointFileOperation"), EventResult::Success, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
           "o365:7a9c1e3a-5b6d-4f8e-8a0c-2e4a6c8e0f16", TENANT,
           "lee.gomez@contoso.com deleted Q4 reconciliation.docx"),
-        w(SPO, UnifiedAudit, "2025-03-01T10:49:30Z", "SharePoint", "SharingSet", Some("SharePointSharingOperation"), EventResult::Unknown, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
+        w(SPO, UnifiedAudit, "2025-03-01T10:49:30Z", "SharePoint", "SharingSet", Some("SharePointSharingOperation"), EventResult::Success, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
           "o365:0d2f4b6d-8e9a-4c1b-9d3f-5b7d9f1b3c19", TENANT,
           "lee.gomez@contoso.com shared Payroll with Finance Visitors"),
-        w(SPO, UnifiedAudit, "2025-03-01T10:51:14Z", "SharePoint", "AnonymousLinkCreated", Some("SharePointSharingOperation"), EventResult::Unknown, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
+        w(SPO, UnifiedAudit, "2025-03-01T10:51:14Z", "SharePoint", "AnonymousLinkCreated", Some("SharePointSharingOperation"), EventResult::Success, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
           "o365:2f4b6d8f-0a1c-4e3d-8f5b-7d9f1b3d5e21", TENANT,
           "lee.gomez@contoso.com created an anyone link to 2025-02 payroll.xlsx"),
     ]

@@ -4,11 +4,20 @@ use crate::support::{AOC, Engine, TestDb, stderr, stdout};
 
 #[test]
 fn help_lists_every_subcommand_with_a_description() {
-    let output = std::process::Command::new(AOC).arg("--help").output().expect("run");
+    let output = std::process::Command::new(AOC)
+        .arg("--help")
+        .output()
+        .expect("run");
     let text = stdout(&output);
     for command in ["serve", "migrate", "import", "dedupe"] {
-        let line = text.lines().find(|l| l.trim_start().starts_with(command)).unwrap_or_default();
-        assert!(line.split_whitespace().count() > 2, "{command} has a description: {text}");
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(command))
+            .unwrap_or_default();
+        assert!(
+            line.split_whitespace().count() > 2,
+            "{command} has a description: {text}"
+        );
     }
 }
 
@@ -22,7 +31,10 @@ async fn bad_settings_exit_2_naming_the_variable() {
         (&[("RETENTION_DAYS", "abc")], "RETENTION_DAYS"),
         (&[("DATABASE_URL", "not a url")], "DATABASE_URL"),
         (&[("DATABASE_URL", "mysql://localhost/aoc")], "DATABASE_URL"),
-        (&[("DATABASE_URL", "sqlite:///no/such/dir/aoc.db")], "DATABASE_URL"),
+        (
+            &[("DATABASE_URL", "sqlite:///no/such/dir/aoc.db")],
+            "DATABASE_URL",
+        ),
         (&[("AOC_BIND", "0.0.0.0:8080")], "AOC_BIND"),
         (&[("AOC_BIND", taken.as_str())], "AOC_BIND"),
         (&[("LOG_FORMAT", "xml")], "LOG_FORMAT"),
@@ -48,13 +60,22 @@ async fn secrets_in_the_database_url_never_reach_the_output() {
     let output = db
         .aoc()
         .arg("migrate")
-        .env("DATABASE_URL", "postgres://aoc:Sup3rS3cret@127.0.0.1:1/aoc?password=An0ther")
+        .env(
+            "DATABASE_URL",
+            "postgres://aoc:Sup3rS3cret@127.0.0.1:1/aoc?password=An0ther",
+        )
         .output()
         .expect("run");
     assert!(!output.status.success());
     let all = format!("{}{}", stdout(&output), stderr(&output));
-    assert!(!all.contains("Sup3rS3cret") && !all.contains("An0ther"), "{all}");
-    assert!(all.contains("127.0.0.1:1"), "the message still says where: {all}");
+    assert!(
+        !all.contains("Sup3rS3cret") && !all.contains("An0ther"),
+        "{all}"
+    );
+    assert!(
+        all.contains("127.0.0.1:1"),
+        "the message still says where: {all}"
+    );
 }
 
 #[tokio::test]
@@ -65,4 +86,32 @@ async fn migrate_prepares_both_engines() {
         assert!(output.status.success(), "{}", stderr(&output));
         assert!(stdout(&output).contains("is up to date"));
     }
+}
+
+/// Settings come from a `.env` file in the working directory too, and are checked the same way.
+#[tokio::test]
+async fn a_dot_env_file_is_read() {
+    let db = TestDb::new(Engine::Sqlite, "dot_env").await;
+    std::fs::write(db.dir().join(".env"), "RETENTION_DAYS=abc\n").expect("write .env");
+    let output = db
+        .aoc()
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("RETENTION_DAYS"),
+        "{}",
+        stderr(&output)
+    );
+    // A flag wins over the file.
+    std::fs::write(db.dir().join(".env"), "DATABASE_URL=mysql://nowhere/aoc\n")
+        .expect("write .env");
+    let output = db
+        .aoc()
+        .env_remove("DATABASE_URL")
+        .args(["--database-url", &db.url, "migrate"])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
 }

@@ -23,17 +23,32 @@ async fn dedupe_removes_records_stored_under_stale_keys() {
         let before = store.count_events().await.expect("count");
         assert_eq!(before, events.len() as u64 + 4);
 
-        let dry = db.aoc().args(["dedupe", "--dry-run"]).output().expect("run");
-        assert!(stdout(&dry).contains("4 duplicate events found"), "{}{}", stdout(&dry), stderr(&dry));
+        let dry = db
+            .aoc()
+            .args(["dedupe", "--dry-run"])
+            .output()
+            .expect("run");
+        assert!(
+            stdout(&dry).contains("4 duplicate events found"),
+            "{}{}",
+            stdout(&dry),
+            stderr(&dry)
+        );
         assert_eq!(store.count_events().await.expect("count"), before);
 
         let output = db.aoc().arg("dedupe").output().expect("run");
         assert!(output.status.success(), "{}", stderr(&output));
         assert_eq!(stdout(&output).trim(), "4 duplicate events removed");
-        assert_eq!(store.count_events().await.expect("count"), events.len() as u64);
+        assert_eq!(
+            store.count_events().await.expect("count"),
+            events.len() as u64
+        );
         // The first-stored copies are the ones kept.
         for event in &events {
-            assert!(store.get_event(event.id).await.expect("get").is_some(), "{engine:?}");
+            assert!(
+                store.get_event(event.id).await.expect("get").is_some(),
+                "{engine:?}"
+            );
         }
         let again = db.aoc().arg("dedupe").output().expect("run");
         assert_eq!(stdout(&again).trim(), "0 duplicate events removed");

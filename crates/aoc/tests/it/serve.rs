@@ -7,7 +7,10 @@ use serde_json::Value;
 use crate::support::{ENGINES, TestDb};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
 }
 
 async fn wait_healthy(base: &str, child: &mut Child) {
@@ -27,7 +30,10 @@ async fn wait_healthy(base: &str, child: &mut Child) {
 }
 
 fn sigterm(child: &Child) {
-    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
 }
 
@@ -48,11 +54,25 @@ async fn serve_with_the_sample_answers_and_stops_on_sigterm() {
             .expect("spawn");
         wait_healthy(&base, &mut child).await;
 
-        let page: Value = reqwest::get(format!("{base}/api/events?page_size=100")).await.expect("get").json().await.expect("json");
+        let page: Value = reqwest::get(format!("{base}/api/events?page_size=100"))
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
         let items = page["items"].as_array().expect("items");
-        assert!(items.len() >= 20, "{engine:?}: the sample shows events: {}", items.len());
+        assert!(
+            items.len() >= 20,
+            "{engine:?}: the sample shows events: {}",
+            items.len()
+        );
         let id = items[0]["id"].as_str().expect("id");
-        let one: Value = reqwest::get(format!("{base}/api/events/{id}")).await.expect("get").json().await.expect("json");
+        let one: Value = reqwest::get(format!("{base}/api/events/{id}"))
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
         assert_eq!(one["id"], id);
         let response = reqwest::Client::new()
             .get(format!("{base}/api/events?page_size=0"))
@@ -62,9 +82,17 @@ async fn serve_with_the_sample_answers_and_stops_on_sigterm() {
             .expect("get");
         assert_eq!(response.status(), 400);
         assert_eq!(response.headers()["x-request-id"], "it-req-1");
-        let metrics = reqwest::get(format!("{base}/metrics")).await.expect("get").text().await.expect("text");
+        let metrics = reqwest::get(format!("{base}/metrics"))
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("text");
         assert!(metrics.contains("aoc_http_requests_total"), "{metrics}");
-        assert!(metrics.contains("aoc_store_operation_duration_seconds"), "{metrics}");
+        assert!(
+            metrics.contains("aoc_store_operation_duration_seconds"),
+            "{metrics}"
+        );
 
         sigterm(&child);
         let start = Instant::now();
@@ -72,7 +100,10 @@ async fn serve_with_the_sample_answers_and_stops_on_sigterm() {
             if let Some(status) = child.try_wait().expect("wait") {
                 break status;
             }
-            assert!(start.elapsed() < Duration::from_secs(30), "aoc serve did not stop on SIGTERM");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "aoc serve did not stop on SIGTERM"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         assert!(status.success(), "{engine:?}: exit {status}");
@@ -81,16 +112,25 @@ async fn serve_with_the_sample_answers_and_stops_on_sigterm() {
         let logs: Vec<Value> = BufReader::new(child.stderr.take().expect("stderr"))
             .lines()
             .map_while(Result::ok)
-            .map(|line| serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}")))
+            .map(|line| {
+                serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"))
+            })
             .collect();
-        let request_logs: Vec<&Value> = logs.iter().filter(|l| l["request_id"] == "it-req-1").collect();
+        let request_logs: Vec<&Value> = logs
+            .iter()
+            .filter(|l| l["request_id"] == "it-req-1")
+            .collect();
         assert_eq!(request_logs.len(), 1, "{request_logs:?}");
         let log = request_logs[0];
         assert_eq!(log["route"], "/api/events");
         assert_eq!(log["status"], 400);
         assert_eq!(log["method"], "GET");
         assert!(log["latency_ms"].as_f64().is_some());
-        assert!(logs.iter().any(|l| l["message"] == "aoc serve stopped"), "clean stop logged");
+        assert!(
+            logs.iter().any(|l| l["message"] == "aoc serve stopped"),
+            "clean stop logged"
+        );
     }
 }
 
@@ -110,14 +150,25 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     wait_healthy(&base, &mut child).await;
     // A request that has started (its first header line is in) when SIGTERM arrives.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
-    stream.write_all(b"GET /api/events?page_size=500 HTTP/1.1\r\nHost: aoc\r\n").await.expect("write");
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /api/events?page_size=500 HTTP/1.1\r\nHost: aoc\r\n")
+        .await
+        .expect("write");
     tokio::time::sleep(Duration::from_millis(300)).await;
     sigterm(&child);
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The server is draining: new connections are refused, the started request is answered.
-    assert!(reqwest::get(format!("{base}/health")).await.is_err(), "a new connection was accepted while draining");
-    stream.write_all(b"Connection: close\r\n\r\n").await.expect("finish the request");
+    assert!(
+        reqwest::get(format!("{base}/health")).await.is_err(),
+        "a new connection was accepted while draining"
+    );
+    stream
+        .write_all(b"Connection: close\r\n\r\n")
+        .await
+        .expect("finish the request");
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.expect("read");
     let response = String::from_utf8_lossy(&response);

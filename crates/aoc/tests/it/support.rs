@@ -9,7 +9,9 @@ use aoc_store::Store;
 pub const AOC: &str = env!("CARGO_BIN_EXE_aoc");
 
 pub fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(path)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +38,10 @@ impl TestDb {
                     .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
                 let schema = format!("aoc_it_{name}");
                 let admin = sqlx_admin(&base).await;
-                for ddl in [format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), format!("CREATE SCHEMA {schema}")] {
+                for ddl in [
+                    format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                    format!("CREATE SCHEMA {schema}"),
+                ] {
                     admin.execute(&ddl).await;
                 }
                 let separator = if base.contains('?') { '&' } else { '?' };
@@ -53,7 +58,11 @@ impl TestDb {
     /// The store the binary writes to, opened by the test to check what it did.
     pub async fn store(&self) -> Arc<dyn Store> {
         let store: Arc<dyn Store> = if self.url.starts_with("sqlite:") {
-            Arc::new(aoc_store_sqlite::SqliteStore::connect(&self.url).await.expect("open"))
+            Arc::new(
+                aoc_store_sqlite::SqliteStore::connect(&self.url)
+                    .await
+                    .expect("open"),
+            )
         } else {
             Arc::new(aoc_store_postgres::PostgresStore::connect(&self.url).expect("open"))
         };
@@ -63,7 +72,10 @@ impl TestDb {
 
     pub fn aoc(&self) -> Command {
         let mut command = Command::new(AOC);
-        command.env("DATABASE_URL", &self.url).env("LOG_FORMAT", "json").env_remove("RUST_LOG");
+        command
+            .env("DATABASE_URL", &self.url)
+            .env("LOG_FORMAT", "json")
+            .env_remove("RUST_LOG");
         command.current_dir(self.dir());
         command
     }
@@ -73,14 +85,19 @@ impl TestDb {
 pub struct Admin(sqlx::PgPool);
 
 pub async fn sqlx_admin(url: &str) -> Admin {
-    Admin(sqlx::PgPool::connect(url).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL at AOC_TEST_DATABASE_URL is unreachable: {e}")
-    }))
+    Admin(
+        sqlx::PgPool::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at AOC_TEST_DATABASE_URL is unreachable: {e}")),
+    )
 }
 
 impl Admin {
     pub async fn execute(&self, sql: &str) {
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&self.0).await.expect("admin statement");
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&self.0)
+            .await
+            .expect("admin statement");
     }
 }
 
