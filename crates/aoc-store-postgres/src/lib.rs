@@ -37,6 +37,10 @@ pub struct PostgresStore {
     partitions: Partitions,
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the shape of a map_err callback"
+)]
 pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::PoolTimedOut

@@ -20,11 +20,11 @@ fn write_temp(content: &[u8], suffix: &str) -> tempfile::NamedTempFile {
     file
 }
 
+type Good = Vec<(Position, RawRecord)>;
+type Bad = Vec<(Position, String)>;
+
 /// Reads a whole file: (positions of good records, positions and reasons of bad ones).
-fn read_all(
-    path: &Path,
-    format: FileFormat,
-) -> (Vec<(Position, RawRecord)>, Vec<(Position, String)>) {
+fn read_all(path: &Path, format: FileFormat) -> (Good, Bad) {
     let mut good = Vec::new();
     let mut bad = Vec::new();
     read_file(path, format, Arc::new(AtomicU64::new(0)), &mut |item| {
