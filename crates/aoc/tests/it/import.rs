@@ -118,7 +118,7 @@ async fn bad_options_name_the_option() {
 /// SIGKILL halfway through a large import, then the same import again: one copy of each event.
 #[tokio::test]
 async fn an_import_killed_midway_and_rerun_stores_every_event_once() {
-    const RECORDS: usize = 120_000;
+    const RECORDS: usize = 50_000;
     for engine in ENGINES {
         let db = TestDb::new(engine, "killed_import").await;
         let path = db.dir().join("large.ndjson");
