@@ -13,6 +13,6 @@ pub use event::{Actor, ActorKind, Change, Event, EventResult, Location, Target};
 pub use ids::{DedupeKey, EventId, Seq, TenantId};
 pub use ip::parse_client_ip;
 pub use query::{
-    Cursor, CursorError, DEFAULT_PAGE_SIZE, EventPage, EventQuery, MAX_PAGE_SIZE, Order, PageSize,
-    QueryError, actor_key, event_actor_keys,
+    ActorFilter, Cursor, CursorError, DEFAULT_PAGE_SIZE, EventPage, EventQuery, MAX_PAGE_SIZE,
+    Order, PageSize, QueryError, actor_key,
 };

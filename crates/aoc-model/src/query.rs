@@ -33,7 +33,8 @@ pub struct EventQuery {
     pub service: Option<String>,
     /// Exact operation name.
     pub operation: Option<String>,
-    /// Actor UPN or object id, compared case-insensitively (see [`EventQuery::actor_key`]).
+    /// Actor UPN, or object id when it is a GUID; compared case-insensitively
+    /// (see [`EventQuery::actor_filter`]).
     pub actor: Option<String>,
     pub client_ip: Option<IpAddr>,
     pub result: Option<EventResult>,
@@ -95,15 +96,23 @@ impl EventQuery {
         Ok(())
     }
 
-    /// The actor filter as engines compare it: UPNs and object ids are case-insensitive.
-    pub fn actor_key(&self) -> Option<String> {
-        self.actor.as_deref().map(actor_key)
+    /// The actor filter as engines compare it: a GUID is an object id, anything else a UPN,
+    /// lowercased either way. One column per case keeps each lookup on one index.
+    pub fn actor_filter(&self) -> Option<ActorFilter> {
+        self.actor.as_deref().map(|value| {
+            let key = actor_key(value);
+            if uuid::Uuid::parse_str(&key).is_ok() {
+                ActorFilter::Id(key)
+            } else {
+                ActorFilter::Upn(key)
+            }
+        })
     }
 
     /// True when `event` passes every filter except the cursor: the reference the behaviour
     /// suite checks the engines against.
     pub fn matches(&self, event: &Event) -> bool {
-        let actor = self.actor_key();
+        let actor = self.actor_filter();
         self.from.is_none_or(|from| event.timestamp >= from)
             && self.to.is_none_or(|to| event.timestamp < to)
             && self.tenant.as_ref().is_none_or(|t| *t == event.tenant_id)
@@ -113,7 +122,10 @@ impl EventQuery {
                 .operation
                 .as_ref()
                 .is_none_or(|o| *o == event.operation)
-            && actor.is_none_or(|a| event_actor_keys(event).any(|k| k == a))
+            && actor.is_none_or(|a| match a {
+                ActorFilter::Upn(upn) => event.actor.upn.as_deref().map(actor_key) == Some(upn),
+                ActorFilter::Id(id) => event.actor.id.as_deref().map(actor_key) == Some(id),
+            })
             && self.client_ip.is_none_or(|ip| event.client_ip == Some(ip))
             && self.result.is_none_or(|r| r == event.result)
             && self
@@ -123,17 +135,18 @@ impl EventQuery {
     }
 }
 
+/// How the actor filter compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActorFilter {
+    /// A lowercased user principal name.
+    Upn(String),
+    /// A lowercased object id.
+    Id(String),
+}
+
 /// Lowercases an actor UPN or id for comparison.
 pub fn actor_key(value: &str) -> String {
     value.trim().to_lowercase()
-}
-
-/// The actor keys an event is found under: its UPN and its id.
-pub fn event_actor_keys(event: &Event) -> impl Iterator<Item = String> + '_ {
-    [&event.actor.upn, &event.actor.id]
-        .into_iter()
-        .flatten()
-        .map(|v| actor_key(v))
 }
 
 /// Position after the last row of a page: keyset on (timestamp, id).

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use aoc_model::search::SearchText;
-use aoc_model::{EventId, EventQuery, Order};
+use aoc_model::{ActorFilter, EventId, EventQuery, Order};
 
 /// A value to bind, in the order of the placeholders.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,10 +75,10 @@ pub fn event_filter<D: Dialect>(query: &EventQuery, dialect: &D) -> SqlFilter {
     b.equals("source", query.source.as_deref());
     b.equals("service", query.service.as_deref());
     b.equals("operation", query.operation.as_deref());
-    if let Some(actor) = query.actor_key() {
-        let ph = b.bind(Bind::Text(crate::codec::clean_text(&actor).into_owned()));
-        b.clauses
-            .push(format!("(actor_upn = {ph} OR actor_id = {ph})"));
+    match query.actor_filter() {
+        Some(ActorFilter::Upn(upn)) => b.equals("actor_upn", Some(&upn)),
+        Some(ActorFilter::Id(id)) => b.equals("actor_id", Some(&id)),
+        None => {}
     }
     b.equals(
         "client_ip",
@@ -158,7 +158,7 @@ mod tests {
         let sql = event_filter(&query, &Numbered);
         assert_eq!(
             sql.where_sql,
-            "operation = $1 AND (actor_upn = $2 OR actor_id = $2) AND search @@ $3"
+            "operation = $1 AND actor_upn = $2 AND search @@ $3"
         );
         assert_eq!(sql.binds[0], Bind::Text("'; DROP TABLE events; --".into()));
         assert_eq!(sql.binds[1], Bind::Text("admin.kim@contoso.com".into()));
