@@ -82,6 +82,57 @@ impl SqliteStore {
         Ok(Self { writer, reader })
     }
 
+    async fn query_with_plan(
+        &self,
+        query: &EventQuery,
+        text_plan: TextPlan,
+    ) -> StoreResult<EventPage> {
+        let filter = event_filter(query, &SqliteDialect { text_plan });
+        let sql = format!(
+            "SELECT {SELECT_COLUMNS} FROM events WHERE {} ORDER BY {} LIMIT {}",
+            filter.where_sql, filter.order_sql, filter.limit
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for bind in filter.binds {
+            q = match bind {
+                Bind::Text(text) => q.bind(text),
+                Bind::Timestamp(ts) => q.bind(micros(ts)),
+                Bind::Id(id) => q.bind(id.as_bytes().to_vec()),
+            };
+        }
+        let rows = q.fetch_all(&self.reader).await.map_err(map_err)?;
+        let items = rows
+            .iter()
+            .map(decode_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(into_page(items, query))
+    }
+
+    /// Picks the cheaper [`TextPlan`]. Collecting `m` matches costs about `m` row reads; testing
+    /// rows in page order costs about `page × n / m` index probes for `n` events, each a few
+    /// times dearer. The two meet near `m = sqrt(200 n)`, so the index is asked whether the query
+    /// has that many matches, never more (a probe of at most a few milliseconds).
+    async fn text_plan(&self, text: &SearchText) -> StoreResult<TextPlan> {
+        let (events,): (i64,) = sqlx::query_as("SELECT coalesce(max(seq), 0) FROM events")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(map_err)?;
+        let threshold = ((200.0 * events as f64).sqrt() as i64).clamp(1_000, 100_000);
+        let (matches,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH ?1 LIMIT ?2)",
+        )
+        .bind(SqliteDialect::fts_query(text))
+        .bind(threshold)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(map_err)?;
+        Ok(if matches < threshold {
+            TextPlan::FromIndex
+        } else {
+            TextPlan::PerRow
+        })
+    }
+
     async fn insert_chunk(
         &self,
         tx: &mut sqlx::Transaction<'_, Sqlite>,
@@ -134,7 +185,30 @@ impl SqliteStore {
     }
 }
 
-struct SqliteDialect;
+/// How a full-text condition reaches the rows, chosen per query (see [`SqliteStore::text_plan`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TextPlan {
+    /// Few matches: collect them from the index, then fetch and order those rows.
+    FromIndex,
+    /// Many matches: walk events in page order and test each against the index, so a common
+    /// word stops after one page instead of ordering every match.
+    PerRow,
+}
+
+struct SqliteDialect {
+    text_plan: TextPlan,
+}
+
+impl SqliteDialect {
+    /// `"tok1 tok2" *`: a phrase whose last token is a prefix; phrases joined by AND.
+    fn fts_query(text: &SearchText) -> String {
+        text.phrases()
+            .iter()
+            .map(|phrase| format!("\"{}\" *", phrase.join(" ")))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+}
 
 impl Dialect for SqliteDialect {
     fn placeholder(&self, index: usize) -> String {
@@ -142,15 +216,20 @@ impl Dialect for SqliteDialect {
         format!("?{index}")
     }
     fn text_match(&self, placeholder: &str) -> String {
-        format!("seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {placeholder})")
+        match self.text_plan {
+            TextPlan::FromIndex => {
+                format!(
+                    "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {placeholder})"
+                )
+            }
+            // FTS5 seeks straight to one rowid's entries when given `rowid =`.
+            TextPlan::PerRow => format!(
+                "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH {placeholder} AND rowid = events.seq)"
+            ),
+        }
     }
     fn text_query(&self, text: &SearchText) -> String {
-        // `"tok1 tok2" *`: a phrase whose last token is a prefix; phrases joined by AND.
-        text.phrases()
-            .iter()
-            .map(|phrase| format!("\"{}\" *", phrase.join(" ")))
-            .collect::<Vec<_>>()
-            .join(" AND ")
+        Self::fts_query(text)
     }
 }
 
@@ -178,25 +257,11 @@ impl EventStore for SqliteStore {
     }
 
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
-        let filter = event_filter(query, &SqliteDialect);
-        let sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM events WHERE {} ORDER BY {} LIMIT {}",
-            filter.where_sql, filter.order_sql, filter.limit
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for bind in filter.binds {
-            q = match bind {
-                Bind::Text(text) => q.bind(text),
-                Bind::Timestamp(ts) => q.bind(micros(ts)),
-                Bind::Id(id) => q.bind(id.as_bytes().to_vec()),
-            };
-        }
-        let rows = q.fetch_all(&self.reader).await.map_err(map_err)?;
-        let items = rows
-            .iter()
-            .map(decode_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(into_page(items, query))
+        let text_plan = match &query.text {
+            Some(text) => self.text_plan(text).await?,
+            None => TextPlan::FromIndex,
+        };
+        self.query_with_plan(query, text_plan).await
     }
 
     async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {
