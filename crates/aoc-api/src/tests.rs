@@ -19,7 +19,11 @@ use crate::{ApiSettings, AppState, router};
 fn metrics() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().expect("recorder"))
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .expect("recorder")
+        })
         .clone()
 }
 
@@ -29,11 +33,18 @@ fn fixture_events() -> Vec<aoc_model::Event> {
     let mut records: Vec<Value> = serde_json::from_str(text).expect("json");
     let page: Value = serde_json::from_str(more).expect("json");
     records.extend(page["value"].as_array().cloned().unwrap_or_default());
-    records.into_iter().map(|r| normalize(r, &Context::new("import")).expect("normalizes")).collect()
+    records
+        .into_iter()
+        .map(|r| normalize(r, &Context::new("import")).expect("normalizes"))
+        .collect()
 }
 
 async fn app_with(store: Arc<dyn Store>, settings: ApiSettings) -> Router {
-    router(AppState { store, metrics: metrics(), settings: Arc::new(settings) })
+    router(AppState {
+        store,
+        metrics: metrics(),
+        settings: Arc::new(settings),
+    })
 }
 
 async fn app() -> (Router, Vec<aoc_model::Event>) {
@@ -44,15 +55,21 @@ async fn app() -> (Router, Vec<aoc_model::Event>) {
     store.migrate().await.expect("migrate");
     let events = fixture_events();
     store.insert_events(&events).await.expect("insert");
-    (app_with(Arc::new(store), ApiSettings::default()).await, events)
+    (
+        app_with(Arc::new(store), ApiSettings::default()).await,
+        events,
+    )
 }
 
 async fn send(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
     let response = app.clone().oneshot(request).await.expect("response");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = to_bytes(response.into_body(), 10 << 20).await.expect("body");
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    let bytes = to_bytes(response.into_body(), 10 << 20)
+        .await
+        .expect("body");
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
     (status, headers, body)
 }
 
@@ -71,7 +88,8 @@ async fn events_page_has_items_and_a_cursor() {
     let mut seen = body["items"].as_array().cloned().unwrap_or_default();
     let mut next = Some(cursor.to_owned());
     while let Some(cursor) = next {
-        let (status, _, body) = get(&app, &format!("/api/events?page_size=3&cursor={cursor}")).await;
+        let (status, _, body) =
+            get(&app, &format!("/api/events?page_size=3&cursor={cursor}")).await;
         assert_eq!(status, StatusCode::OK);
         seen.extend(body["items"].as_array().cloned().unwrap_or_default());
         next = body["next_cursor"].as_str().map(str::to_owned);
@@ -90,13 +108,35 @@ async fn filters_narrow_the_page() {
     let items = body["items"].as_array().expect("items");
     assert_eq!(items.len(), 3);
     assert!(items.iter().all(|e| e["service"] == "Exchange"));
-    let (_, _, body) = get(&app, "/api/events?result=failure&actor=DANA.PARK%40contoso.com").await;
+    let (_, _, body) = get(
+        &app,
+        "/api/events?result=failure&actor=DANA.PARK%40contoso.com",
+    )
+    .await;
     let items = body["items"].as_array().expect("items");
     assert!(!items.is_empty());
-    assert!(items.iter().all(|e| e["result"] == "failure" && e["actor"]["upn"] == "dana.park@contoso.com"));
-    let (_, _, body) = get(&app, "/api/events?ip=%5B%3A%3Affff%3A203.0.113.201%5D%3A443").await;
-    assert!(body["items"].as_array().expect("items").iter().all(|e| e["client_ip"] == "203.0.113.201"));
-    let (_, _, body) = get(&app, "/api/events?q=fabrikam&from=2025-03-01&to=2025-03-02T00:00:00Z").await;
+    assert!(
+        items
+            .iter()
+            .all(|e| e["result"] == "failure" && e["actor"]["upn"] == "dana.park@contoso.com")
+    );
+    let (_, _, body) = get(
+        &app,
+        "/api/events?ip=%5B%3A%3Affff%3A203.0.113.201%5D%3A443",
+    )
+    .await;
+    assert!(
+        body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|e| e["client_ip"] == "203.0.113.201")
+    );
+    let (_, _, body) = get(
+        &app,
+        "/api/events?q=fabrikam&from=2025-03-01&to=2025-03-02T00:00:00Z",
+    )
+    .await;
     assert!(!body["items"].as_array().expect("items").is_empty());
 }
 
@@ -125,24 +165,46 @@ async fn bad_parameters_get_problem_json_naming_them() {
     ] {
         let (status, headers, body) = get(&app, &format!("/api/events?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
-        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json", "{query}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{query}"
+        );
         assert_eq!(body["status"], 400);
         assert_eq!(body["invalid_params"][0]["name"], name, "{query}: {body}");
-        assert!(body["detail"].as_str().is_some_and(|d| d.starts_with(name)), "{query}: {body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| d.starts_with(name)),
+            "{query}: {body}"
+        );
     }
 }
 
 #[tokio::test]
 async fn hostile_values_are_answered_not_crashed() {
     let (app, events) = app().await;
-    for value in ["%27%3B%20DROP%20TABLE%20events%3B%20--", "%25", "_", "%22", "kim%22%20OR%20%221", "NEAR(a%20b)", "%5C"] {
+    for value in [
+        "%27%3B%20DROP%20TABLE%20events%3B%20--",
+        "%25",
+        "_",
+        "%22",
+        "kim%22%20OR%20%221",
+        "NEAR(a%20b)",
+        "%5C",
+    ] {
         for name in ["q", "operation", "actor", "service", "tenant", "source"] {
             let (status, _, _) = get(&app, &format!("/api/events?{name}={value}")).await;
-            assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "{name}={value}: {status}");
+            assert!(
+                status == StatusCode::OK || status == StatusCode::BAD_REQUEST,
+                "{name}={value}: {status}"
+            );
         }
     }
     let (_, _, body) = get(&app, "/api/events?page_size=500").await;
-    assert_eq!(body["items"].as_array().map(Vec::len), Some(events.len()), "nothing changed");
+    assert_eq!(
+        body["items"].as_array().map(Vec::len),
+        Some(events.len()),
+        "nothing changed"
+    );
 }
 
 #[tokio::test]
@@ -153,7 +215,8 @@ async fn one_event_by_id() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["id"], id.to_string());
     assert_eq!(body["raw"], events[0].raw);
-    let (status, headers, body) = get(&app, "/api/events/00000000-0000-8000-8000-000000000000").await;
+    let (status, headers, body) =
+        get(&app, "/api/events/00000000-0000-8000-8000-000000000000").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
     assert_eq!(body["status"], 404);
@@ -171,10 +234,14 @@ async fn request_ids_are_accepted_generated_and_sanitized() {
     let (_, headers, _) = get(&app, "/health").await;
     let generated = headers["x-request-id"].to_str().expect("ascii");
     assert_eq!(generated.len(), 36, "a UUID: {generated}");
-    let request = Request::get("/api/events").header("x-request-id", "case-4711.retry:2").body(Body::empty());
+    let request = Request::get("/api/events")
+        .header("x-request-id", "case-4711.retry:2")
+        .body(Body::empty());
     let (_, headers, _) = send(&app, request.expect("request")).await;
     assert_eq!(headers["x-request-id"], "case-4711.retry:2");
-    let hostile = Request::get("/api/events").header("x-request-id", "a b\"c").body(Body::empty());
+    let hostile = Request::get("/api/events")
+        .header("x-request-id", "a b\"c")
+        .body(Body::empty());
     let (_, headers, _) = send(&app, hostile.expect("request")).await;
     assert_ne!(headers["x-request-id"], "a b\"c");
     // Errors carry one too.
@@ -191,7 +258,8 @@ async fn health_reports_each_dependency() {
     assert_eq!(body["checks"]["database"]["status"], "up");
     assert_eq!(body["checks"]["database"]["engine"], "sqlite");
     // A PostgreSQL nobody listens for: the store is down, health says so with 503.
-    let down = aoc_store_postgres::PostgresStore::connect("postgres://aoc@127.0.0.1:1/aoc").expect("url");
+    let down =
+        aoc_store_postgres::PostgresStore::connect("postgres://aoc@127.0.0.1:1/aoc").expect("url");
     let app = app_with(Arc::new(down), ApiSettings::default()).await;
     let (status, _, body) = get(&app, "/health").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -199,7 +267,10 @@ async fn health_reports_each_dependency() {
     let (status, headers, body) = get(&app, "/api/events").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
-    assert!(!body.to_string().contains("127.0.0.1:1"), "no connection details leak: {body}");
+    assert!(
+        !body.to_string().contains("127.0.0.1:1"),
+        "no connection details leak: {body}"
+    );
 }
 
 #[tokio::test]
@@ -234,17 +305,33 @@ async fn cors_follows_the_configured_origins() {
     assert!(!headers.contains_key("access-control-allow-origin"));
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.expect("open");
+    let store = SqliteStore::connect(&format!("sqlite://{}", dir.path().join("c.db").display()))
+        .await
+        .expect("open");
     store.migrate().await.expect("migrate");
     let store: Arc<dyn Store> = Arc::new(store);
-    let listed = ApiSettings { cors_origins: vec!["https://aoc.contoso.com".into()], ..ApiSettings::default() };
+    let listed = ApiSettings {
+        cors_origins: vec!["https://aoc.contoso.com".into()],
+        ..ApiSettings::default()
+    };
     let app = app_with(Arc::clone(&store), listed).await;
     let (_, headers, _) = send(&app, preflight("https://aoc.contoso.com")).await;
-    assert_eq!(headers["access-control-allow-origin"], "https://aoc.contoso.com");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://aoc.contoso.com"
+    );
     let (_, headers, _) = send(&app, preflight("https://evil.example")).await;
-    assert_ne!(headers.get("access-control-allow-origin").map(|v| v.as_bytes()), Some(&b"https://evil.example"[..]));
+    assert_ne!(
+        headers
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"https://evil.example"[..])
+    );
 
-    let any = ApiSettings { cors_origins: vec!["*".into()], ..ApiSettings::default() };
+    let any = ApiSettings {
+        cors_origins: vec!["*".into()],
+        ..ApiSettings::default()
+    };
     let app = app_with(store, any).await;
     let (_, headers, _) = send(&app, preflight("https://anyone.example")).await;
     assert_eq!(headers["access-control-allow-origin"], "*");

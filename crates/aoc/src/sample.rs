@@ -36,15 +36,23 @@ fn records() -> Vec<Value> {
 
 /// Rewrites the record's own time field, in the format its source uses.
 fn shift(raw: &mut Value, to: DateTime<Utc>) {
-    let Some(record) = raw.as_object_mut() else { return };
+    let Some(record) = raw.as_object_mut() else {
+        return;
+    };
     for field in ["activityDateTime", "createdDateTime"] {
         if record.contains_key(field) {
-            record.insert(field.into(), Value::String(to.to_rfc3339_opts(SecondsFormat::Micros, true)));
+            record.insert(
+                field.into(),
+                Value::String(to.to_rfc3339_opts(SecondsFormat::Micros, true)),
+            );
         }
     }
     if record.contains_key("CreationTime") {
         // The unified log writes UTC without a zone.
-        record.insert("CreationTime".into(), Value::String(to.format("%Y-%m-%dT%H:%M:%S").to_string()));
+        record.insert(
+            "CreationTime".into(),
+            Value::String(to.format("%Y-%m-%dT%H:%M:%S").to_string()),
+        );
     }
 }
 
@@ -53,9 +61,15 @@ pub fn events(now: DateTime<Utc>) -> Vec<Event> {
     let context = Context::new("sample");
     let normalized: Vec<(Value, Event)> = records()
         .into_iter()
-        .filter_map(|raw| normalize(raw.clone(), &context).ok().map(|event| (raw, event)))
+        .filter_map(|raw| {
+            normalize(raw.clone(), &context)
+                .ok()
+                .map(|event| (raw, event))
+        })
         .collect();
-    let Some(newest) = normalized.iter().map(|(_, e)| e.timestamp).max() else { return Vec::new() };
+    let Some(newest) = normalized.iter().map(|(_, e)| e.timestamp).max() else {
+        return Vec::new();
+    };
     let offset = now - Duration::minutes(5) - newest;
     normalized
         .into_iter()
