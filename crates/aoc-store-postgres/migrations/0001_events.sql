@@ -20,16 +20,18 @@ CREATE TABLE events (
     actor_id    text,
     client_ip   text,
     summary     text        NOT NULL,
-    -- The normalized fields that are not columns, as JSON text.
-    extra       text        NOT NULL,
-    -- The source's record exactly as sent. Text rather than jsonb: jsonb would reorder keys,
-    -- drop duplicate keys and refuse \u0000, and this column is read whole, never queried into.
-    raw         text        NOT NULL,
+    -- The other normalized fields and the raw record, zstd-compressed (aoc_store::payload).
+    -- Not jsonb: jsonb would reorder keys, drop duplicate keys and refuse \u0000, and the record
+    -- is read whole, never queried into.
+    payload     bytea       NOT NULL,
     -- Tokens of aoc_model::search::index_text.
     search      tsvector    NOT NULL,
     -- A unique key must contain the partition key; tenant_id makes it shardable by tenant.
     PRIMARY KEY (id, tenant_id, timestamp)
 ) PARTITION BY RANGE (timestamp);
+
+-- The payload is compressed already: store it as it is.
+ALTER TABLE events ALTER COLUMN payload SET STORAGE EXTERNAL;
 
 CREATE INDEX events_time ON events (timestamp, id);
 CREATE INDEX events_service_time ON events (service, timestamp, id);

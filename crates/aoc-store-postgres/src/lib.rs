@@ -251,8 +251,7 @@ async fn insert_chunk(
     let mut actor_ids = Vec::with_capacity(n);
     let mut ips = Vec::with_capacity(n);
     let mut summaries = Vec::with_capacity(n);
-    let mut extras = Vec::with_capacity(n);
-    let mut raws = Vec::with_capacity(n);
+    let mut payloads = Vec::with_capacity(n);
     let mut searches = Vec::with_capacity(n);
     for c in columns {
         ids.push(c.event.id.as_uuid());
@@ -267,20 +266,19 @@ async fn insert_chunk(
         actor_ids.push(c.actor_id.as_deref());
         ips.push(c.client_ip.as_deref());
         summaries.push(c.summary.as_ref());
-        extras.push(c.extra.as_str());
-        raws.push(c.raw.as_str());
+        payloads.push(c.payload.as_slice());
         searches.push(c.search.as_str());
     }
     let result = sqlx::query(
         "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
-         operation, result, actor_upn, actor_id, client_ip, summary, extra, raw, search) \
-         SELECT id, tenant_id, dedupe_key, source, service, timestamp, $16, operation, result, \
-                actor_upn, actor_id, client_ip, summary, extra, raw, to_tsvector('simple', search) \
+         operation, result, actor_upn, actor_id, client_ip, summary, payload, search) \
+         SELECT id, tenant_id, dedupe_key, source, service, timestamp, $15, operation, result, \
+                actor_upn, actor_id, client_ip, summary, payload, to_tsvector('simple', search) \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
-                     $13::text[], $14::text[], $15::text[]) \
+                     $13::bytea[], $14::text[]) \
               AS t(id, tenant_id, dedupe_key, source, service, timestamp, operation, result, \
-                   actor_upn, actor_id, client_ip, summary, extra, raw, search) \
+                   actor_upn, actor_id, client_ip, summary, payload, search) \
          ON CONFLICT DO NOTHING",
     )
     .bind(ids)
@@ -295,8 +293,7 @@ async fn insert_chunk(
     .bind(actor_ids)
     .bind(ips)
     .bind(summaries)
-    .bind(extras)
-    .bind(raws)
+    .bind(payloads)
     .bind(searches)
     .bind(ingested_at)
     .execute(&mut **tx)

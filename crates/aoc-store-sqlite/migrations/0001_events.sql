@@ -17,8 +17,8 @@ CREATE TABLE events (
     actor_id    TEXT,
     client_ip   TEXT,
     summary     TEXT    NOT NULL,
-    extra       TEXT    NOT NULL,
-    raw         TEXT    NOT NULL
+    -- The other normalized fields and the raw record, zstd-compressed (aoc_store::payload).
+    payload     BLOB    NOT NULL
 );
 
 CREATE UNIQUE INDEX events_id ON events (id);

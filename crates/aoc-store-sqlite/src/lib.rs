@@ -25,7 +25,7 @@ use aoc_store::{
 
 use rows::{SELECT_COLUMNS, decode_row, micros};
 
-/// Rows per INSERT statement: 15 parameters each stays far below SQLite's 32,766 limit, and
+/// Rows per INSERT statement: 14 parameters each stays far below SQLite's 32,766 limit, and
 /// larger statements stop paying off.
 const INSERT_CHUNK: usize = 500;
 /// Rows deleted per statement during retention, so readers and writers interleave.
@@ -141,7 +141,7 @@ impl SqliteStore {
     ) -> StoreResult<u64> {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
-             operation, result, actor_upn, actor_id, client_ip, summary, extra, raw) ",
+             operation, result, actor_upn, actor_id, client_ip, summary, payload) ",
         );
         insert.push_values(columns, |mut row, c| {
             let e = c.event;
@@ -158,8 +158,7 @@ impl SqliteStore {
                 .push_bind(c.actor_id.as_deref())
                 .push_bind(c.client_ip.as_deref())
                 .push_bind(c.summary.as_ref())
-                .push_bind(c.extra.as_str())
-                .push_bind(c.raw.as_str());
+                .push_bind(c.payload.as_slice());
         });
         insert.push(" ON CONFLICT (id) DO NOTHING RETURNING seq, id");
         let inserted: Vec<(i64, Vec<u8>)> = insert

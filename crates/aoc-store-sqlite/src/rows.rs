@@ -8,7 +8,7 @@ use aoc_model::{Event, EventId};
 use aoc_store::{StoreError, StoreResult, StoredRow, decode_event};
 
 pub const SELECT_COLUMNS: &str = "seq, id, tenant_id, dedupe_key, source, service, timestamp, \
-     ingested_at, operation, result, client_ip, summary, extra, raw";
+     ingested_at, operation, result, client_ip, summary, payload";
 
 pub fn micros(ts: DateTime<Utc>) -> i64 {
     ts.timestamp_micros()
@@ -38,7 +38,6 @@ pub fn decode_row(row: &SqliteRow) -> StoreResult<Event> {
         result: row.try_get("result").map_err(get_err)?,
         client_ip: row.try_get("client_ip").map_err(get_err)?,
         summary: row.try_get("summary").map_err(get_err)?,
-        extra: row.try_get("extra").map_err(get_err)?,
-        raw: row.try_get("raw").map_err(get_err)?,
+        payload: row.try_get("payload").map_err(get_err)?,
     })
 }

@@ -1,7 +1,7 @@
 //! How an [`Event`] maps to a row, shared by the engines so they cannot drift.
 //!
-//! Filterable fields are columns; the rest of the normalized event lives in one JSON `extra`
-//! column, and `raw` is stored as the exact JSON text the source sent.
+//! Filterable fields are columns; the rest of the normalized event (`extra`) and the raw record
+//! travel together in one compressed payload (see [`crate::payload`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -69,8 +69,8 @@ pub struct EventColumns<'a> {
     /// Lowercased object id, the actor filter's other key.
     pub actor_id: Option<String>,
     pub client_ip: Option<String>,
-    pub extra: String,
-    pub raw: String,
+    /// `extra` and `raw`, compressed (see [`crate::payload`]).
+    pub payload: Vec<u8>,
     /// The tokens the full-text index covers.
     pub search: String,
 }
@@ -107,8 +107,7 @@ impl<'a> EventColumns<'a> {
             actor_upn: key(&event.actor.upn),
             actor_id: key(&event.actor.id),
             client_ip: event.client_ip.map(|ip| ip.to_string()),
-            extra,
-            raw,
+            payload: crate::payload::encode(&extra, &raw)?,
             search: aoc_model::search::index_text(event),
         })
     }
@@ -128,8 +127,7 @@ pub struct StoredRow {
     pub result: String,
     pub client_ip: Option<String>,
     pub summary: String,
-    pub extra: String,
-    pub raw: String,
+    pub payload: Vec<u8>,
 }
 
 /// Rebuilds the event from its row.
@@ -137,8 +135,9 @@ pub fn decode_event(row: StoredRow) -> StoreResult<Event> {
     let corrupt = |what: &str, e: &dyn std::fmt::Display| {
         StoreError::Corrupt(format!("event {}: {what}: {e}", row.id))
     };
-    let extra: EventExtra = serde_json::from_str(&row.extra).map_err(|e| corrupt("extra", &e))?;
-    let raw = serde_json::from_str(&row.raw).map_err(|e| corrupt("raw", &e))?;
+    let (extra, raw) = crate::payload::decode(&row.payload)?;
+    let extra: EventExtra = serde_json::from_str(&extra).map_err(|e| corrupt("extra", &e))?;
+    let raw = serde_json::from_str(&raw).map_err(|e| corrupt("raw", &e))?;
     let client_ip = match &row.client_ip {
         Some(ip) => Some(ip.parse().map_err(|e| corrupt("client_ip", &e))?),
         None => None,

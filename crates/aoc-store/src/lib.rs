@@ -9,6 +9,7 @@ mod codec;
 mod error;
 pub mod filter;
 mod instrumented;
+mod payload;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
