@@ -4,6 +4,7 @@
 //! pool is cheaper than retrying on `SQLITE_BUSY`), reads through a pool of several, which WAL
 //! lets run beside the writer.
 
+mod fts;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -16,13 +17,13 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqlitePool};
 
-use aoc_model::search::SearchText;
 use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
 use aoc_store::{
-    Bind, Dialect, EventColumns, EventStore, InsertReport, Store, StoreError, StoreResult,
-    event_filter, into_page,
+    Bind, EventColumns, EventStore, InsertReport, Store, StoreError, StoreResult, event_filter,
+    into_page,
 };
 
+use fts::{SqliteDialect, TextPlan, TextSearch};
 use rows::{SELECT_COLUMNS, decode_row, micros};
 
 /// Rows per INSERT statement: 14 parameters each stays far below SQLite's 32,766 limit, and
@@ -82,12 +83,12 @@ impl SqliteStore {
         Ok(Self { writer, reader })
     }
 
-    async fn query_with_plan(
+    async fn query_with(
         &self,
         query: &EventQuery,
-        text_plan: TextPlan,
+        dialect: &SqliteDialect,
     ) -> StoreResult<EventPage> {
-        let filter = event_filter(query, &SqliteDialect { text_plan });
+        let filter = event_filter(query, dialect);
         let sql = format!(
             "SELECT {SELECT_COLUMNS} FROM events WHERE {} ORDER BY {} LIMIT {}",
             filter.where_sql, filter.order_sql, filter.limit
@@ -106,31 +107,6 @@ impl SqliteStore {
             .map(decode_row)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(into_page(items, query))
-    }
-
-    /// Picks the cheaper [`TextPlan`]. Collecting `m` matches costs about `m` row reads; testing
-    /// rows in page order costs about `page × n / m` index probes for `n` events, each a few
-    /// times dearer. The two meet near `m = sqrt(200 n)`, so the index is asked whether the query
-    /// has that many matches, never more (a probe of at most a few milliseconds).
-    async fn text_plan(&self, text: &SearchText) -> StoreResult<TextPlan> {
-        let (events,): (i64,) = sqlx::query_as("SELECT coalesce(max(seq), 0) FROM events")
-            .fetch_one(&self.reader)
-            .await
-            .map_err(map_err)?;
-        let threshold = ((200.0 * events as f64).sqrt() as i64).clamp(1_000, 100_000);
-        let (matches,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM (SELECT 1 FROM events_fts WHERE events_fts MATCH ?1 LIMIT ?2)",
-        )
-        .bind(SqliteDialect::fts_query(text))
-        .bind(threshold)
-        .fetch_one(&self.reader)
-        .await
-        .map_err(map_err)?;
-        Ok(if matches < threshold {
-            TextPlan::FromIndex
-        } else {
-            TextPlan::PerRow
-        })
     }
 
     async fn insert_chunk(
@@ -184,54 +160,6 @@ impl SqliteStore {
     }
 }
 
-/// How a full-text condition reaches the rows, chosen per query (see [`SqliteStore::text_plan`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TextPlan {
-    /// Few matches: collect them from the index, then fetch and order those rows.
-    FromIndex,
-    /// Many matches: walk events in page order and test each against the index, so a common
-    /// word stops after one page instead of ordering every match.
-    PerRow,
-}
-
-struct SqliteDialect {
-    text_plan: TextPlan,
-}
-
-impl SqliteDialect {
-    /// `"tok1 tok2" *`: a phrase whose last token is a prefix; phrases joined by AND.
-    fn fts_query(text: &SearchText) -> String {
-        text.phrases()
-            .iter()
-            .map(|phrase| format!("\"{}\" *", phrase.join(" ")))
-            .collect::<Vec<_>>()
-            .join(" AND ")
-    }
-}
-
-impl Dialect for SqliteDialect {
-    fn placeholder(&self, index: usize) -> String {
-        // Numbered, because the filter may use one value twice.
-        format!("?{index}")
-    }
-    fn text_match(&self, placeholder: &str) -> String {
-        match self.text_plan {
-            TextPlan::FromIndex => {
-                format!(
-                    "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {placeholder})"
-                )
-            }
-            // FTS5 seeks straight to one rowid's entries when given `rowid =`.
-            TextPlan::PerRow => format!(
-                "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH {placeholder} AND rowid = events.seq)"
-            ),
-        }
-    }
-    fn text_query(&self, text: &SearchText) -> String {
-        Self::fts_query(text)
-    }
-}
-
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn insert_events(&self, events: &[Event]) -> StoreResult<InsertReport> {
@@ -256,11 +184,22 @@ impl EventStore for SqliteStore {
     }
 
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
-        let text_plan = match &query.text {
-            Some(text) => self.text_plan(text).await?,
-            None => TextPlan::FromIndex,
+        let dialect = match &query.text {
+            None => SqliteDialect {
+                plan: TextPlan::FromIndex,
+                fts: String::new(),
+            },
+            Some(text) => match fts::plan(&self.reader, text).await? {
+                TextSearch::Nothing => {
+                    return Ok(EventPage {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    });
+                }
+                TextSearch::Query { fts, plan } => SqliteDialect { plan, fts },
+            },
         };
-        self.query_with_plan(query, text_plan).await
+        self.query_with(query, &dialect).await
     }
 
     async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {

@@ -75,12 +75,26 @@ async fn both_text_plans_match_the_reference() {
                 want.reverse();
             }
             let want: Vec<_> = want.into_iter().map(|e| e.id).collect();
+            let planned = crate::fts::plan(&store.reader, query.text.as_ref().expect("text"))
+                .await
+                .expect("plan");
+            let fts = match planned {
+                crate::fts::TextSearch::Nothing => {
+                    assert!(want.is_empty(), "{q}: planned as matching nothing");
+                    continue;
+                }
+                crate::fts::TextSearch::Query { fts, .. } => fts,
+            };
             for plan in [crate::TextPlan::FromIndex, crate::TextPlan::PerRow] {
+                let dialect = crate::fts::SqliteDialect {
+                    plan,
+                    fts: fts.clone(),
+                };
                 let mut got = Vec::new();
                 let mut page_query = query.clone();
                 loop {
                     let page = store
-                        .query_with_plan(&page_query, plan)
+                        .query_with(&page_query, &dialect)
                         .await
                         .expect("query");
                     got.extend(page.items.iter().map(|e| e.id));

@@ -177,3 +177,54 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let status = child.wait().expect("wait");
     assert!(status.success());
 }
+
+/// Retention runs when `serve` starts (and every hour after): events older than RETENTION_DAYS go.
+#[tokio::test]
+async fn serve_applies_the_retention() {
+    let db = TestDb::new(crate::support::Engine::Sqlite, "retention").await;
+    let store = db.store().await;
+    // The fixtures happened in March 2025; ten more events happened an hour ago.
+    store
+        .insert_events(&aoc_store::testsuite::data::fixture_events())
+        .await
+        .expect("insert");
+    let old = store.count_events().await.expect("count");
+    let mut recent = aoc_store::testsuite::data::varied_events(10);
+    for event in &mut recent {
+        event.timestamp = chrono::Utc::now() - chrono::Duration::hours(1);
+    }
+    store.insert_events(&recent).await.expect("insert");
+    let port = free_port();
+    let mut child = db
+        .aoc()
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("RETENTION_DAYS", "30")
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    wait_healthy(&format!("http://127.0.0.1:{port}"), &mut child).await;
+    let start = Instant::now();
+    let mut left = store.count_events().await.expect("count");
+    while left > 10 && start.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = store.count_events().await.expect("count");
+    }
+    sigterm(&child);
+    let _ = child.wait();
+    let page = store
+        .query_events(
+            &aoc_model::EventQuery::default()
+                .with_page_size(500)
+                .expect("size"),
+        )
+        .await
+        .expect("query");
+    let ids: Vec<_> = page.items.iter().map(|e| e.id).collect();
+    assert_eq!(
+        ids.len(),
+        10,
+        "the {old} old events are gone, the recent ones stay"
+    );
+    assert!(recent.iter().all(|e| ids.contains(&e.id)));
+}
