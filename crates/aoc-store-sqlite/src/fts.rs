@@ -4,7 +4,7 @@
 //! lists of every token it covers, which is cheap once but ruinous when repeated for each row, so
 //! prefixes are first expanded through the index's vocabulary (`events_fts_vocab`) into the exact
 //! tokens they stand for. The vocabulary also says how many events hold each token, which picks
-//! the plan: collect a few matches from the index, or walk events in page order and test each.
+//! the plan (see [`TextPlan`]).
 
 use sqlx::SqlitePool;
 
@@ -16,15 +16,21 @@ use crate::map_err;
 /// A prefix that stands for more tokens than this is searched as a prefix, not expanded.
 const MAX_EXPANSION: i64 = 16;
 
-/// How a full-text condition reaches the rows.
+/// How a full-text condition reaches the rows (measured in BENCHMARKS.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextPlan {
     /// Few matches: collect them from the index, then fetch and order those rows.
     FromIndex,
-    /// Many matches: walk events in page order and test each against the index, so a common
-    /// word stops after one page instead of ordering every match.
+    /// Many matches: walk events in page order and test each row's `seq` against the match set,
+    /// which SQLite builds once (with a Bloom filter); rows are read only for the page's hits.
+    Scan,
+    /// Nearly every event matches one word: walk events in page order and ask the index about
+    /// each; the page fills after about a page's worth of probes, and the match set is never built.
     PerRow,
 }
+
+/// Below this many matches, collecting them is cheapest.
+const FEW_MATCHES: i64 = 2_000;
 
 /// A planned full-text condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,16 +54,9 @@ pub fn prefix_query(text: &SearchText) -> String {
 
 /// Plans `text` against the index as it is now.
 pub async fn plan(pool: &SqlitePool, text: &SearchText) -> StoreResult<TextSearch> {
-    let (events,): (i64,) = sqlx::query_as("SELECT coalesce(max(seq), 0) FROM events")
-        .fetch_one(pool)
-        .await
-        .map_err(map_err)?;
-    // Collecting m matches costs about 4 µs each; testing rows in page order about 7 ms × n / m
-    // for n events (measured on 1 M, BENCHMARKS.md): the two meet near m = sqrt(1750 n).
-    let threshold = ((1750.0 * events as f64).sqrt() as i64).clamp(1_000, 1_000_000);
-
     let mut phrases = Vec::new();
-    // All phrases must match, so the rarest bounds the matches.
+    // All phrases must match, so the rarest bounds the matches (a phrase of several tokens may
+    // match far fewer events than its last token's count: only an upper bound).
     let mut estimate = i64::MAX;
     for phrase in text.phrases() {
         let Some((last, init)) = phrase.split_last() else {
@@ -76,10 +75,10 @@ pub async fn plan(pool: &SqlitePool, text: &SearchText) -> StoreResult<TextSearc
             return Ok(TextSearch::Nothing);
         }
         if terms.len() as i64 > MAX_EXPANSION {
-            // A short, broad prefix: let FTS5 merge it once, from the index.
+            // A short, broad prefix: let FTS5 merge it once.
             return Ok(TextSearch::Query {
                 fts: prefix_query(text),
-                plan: TextPlan::FromIndex,
+                plan: TextPlan::Scan,
             });
         }
         estimate = estimate.min(terms.iter().map(|(_, docs)| docs).sum());
@@ -96,15 +95,28 @@ pub async fn plan(pool: &SqlitePool, text: &SearchText) -> StoreResult<TextSearc
             .collect();
         phrases.push(format!("({})", alternatives.join(" OR ")));
     }
-    let plan = if estimate < threshold {
+    let plan = if estimate < FEW_MATCHES {
         TextPlan::FromIndex
-    } else {
+    } else if text.phrases().iter().all(|p| p.len() == 1)
+        && estimate >= events_count(pool).await? / 2
+    {
         TextPlan::PerRow
+    } else {
+        TextPlan::Scan
     };
     Ok(TextSearch::Query {
         fts: phrases.join(" AND "),
         plan,
     })
+}
+
+/// About how many events there are (deleted ones included): cheap, from the rowid b-tree.
+async fn events_count(pool: &SqlitePool) -> StoreResult<i64> {
+    let (events,): (i64,) = sqlx::query_as("SELECT coalesce(max(seq), 0) FROM events")
+        .fetch_one(pool)
+        .await
+        .map_err(map_err)?;
+    Ok(events)
 }
 
 /// The SQLite side of the shared filter builder, for one planned query.
@@ -126,7 +138,12 @@ impl Dialect for SqliteDialect {
                     "seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {placeholder})"
                 )
             }
-            // With exact tokens, FTS5 seeks straight to one rowid's entries.
+            // The unary `+` keeps SQLite from driving the query from the match set.
+            TextPlan::Scan => {
+                format!(
+                    "+seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {placeholder})"
+                )
+            }
             TextPlan::PerRow => format!(
                 "EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH {placeholder} AND rowid = events.seq)"
             ),

@@ -85,7 +85,11 @@ async fn both_text_plans_match_the_reference() {
                 }
                 crate::fts::TextSearch::Query { fts, .. } => fts,
             };
-            for plan in [crate::TextPlan::FromIndex, crate::TextPlan::PerRow] {
+            for plan in [
+                crate::TextPlan::FromIndex,
+                crate::TextPlan::Scan,
+                crate::TextPlan::PerRow,
+            ] {
                 let dialect = crate::fts::SqliteDialect {
                     plan,
                     fts: fts.clone(),
