@@ -68,16 +68,17 @@ impl SqliteStore {
             // drop the last commits, which collectors fetch again thanks to their overlap.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
+        // Page caches are memory AOC keeps: a larger one for the writer, whose random-key
+        // indexes it saves re-reading, small ones for the readers, which the OS cache backs.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", "-65536"))
             .await
             .map_err(map_err)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(options.read_only(true).pragma("cache_size", "-8192"))
             .await
             .map_err(map_err)?;
         Ok(Self { writer, reader })
