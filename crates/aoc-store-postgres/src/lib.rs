@@ -22,8 +22,9 @@ use aoc_store::{
     event_filter, into_page,
 };
 
+use aoc_store::SELECT_COLUMNS;
 use partitions::Partitions;
-use rows::{SELECT_COLUMNS, decode_row};
+use rows::decode_row;
 
 /// Rows per INSERT statement.
 const INSERT_CHUNK: usize = 5_000;
@@ -161,10 +162,7 @@ impl EventStore for PostgresStore {
 
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
         let filter = event_filter(query, &PgDialect);
-        let sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM events WHERE {} ORDER BY {} LIMIT {}",
-            filter.where_sql, filter.order_sql, filter.limit
-        );
+        let sql = filter.select_sql();
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for bind in filter.binds {
             q = match bind {

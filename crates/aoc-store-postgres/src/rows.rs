@@ -8,9 +8,6 @@ use uuid::Uuid;
 use aoc_model::{Event, EventId};
 use aoc_store::{StoreError, StoreResult, StoredRow, decode_event};
 
-pub const SELECT_COLUMNS: &str = "seq, id, tenant_id, dedupe_key, source, service, timestamp, \
-     ingested_at, operation, result, client_ip, summary, payload";
-
 pub fn decode_row(row: &PgRow) -> StoreResult<Event> {
     let get_err = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
     let id: Uuid = row.try_get("id").map_err(get_err)?;

@@ -23,8 +23,9 @@ use aoc_store::{
     into_page,
 };
 
+use aoc_store::SELECT_COLUMNS;
 use fts::{SqliteDialect, TextPlan, TextSearch};
-use rows::{SELECT_COLUMNS, decode_row, micros};
+use rows::{decode_row, micros};
 
 /// Rows per INSERT statement: 14 parameters each stays far below SQLite's 32,766 limit, and
 /// larger statements stop paying off.
@@ -90,10 +91,7 @@ impl SqliteStore {
         dialect: &SqliteDialect,
     ) -> StoreResult<EventPage> {
         let filter = event_filter(query, dialect);
-        let sql = format!(
-            "SELECT {SELECT_COLUMNS} FROM events WHERE {} ORDER BY {} LIMIT {}",
-            filter.where_sql, filter.order_sql, filter.limit
-        );
+        let sql = filter.select_sql();
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for bind in filter.binds {
             q = match bind {

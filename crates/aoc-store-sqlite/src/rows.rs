@@ -7,9 +7,6 @@ use sqlx::sqlite::SqliteRow;
 use aoc_model::{Event, EventId};
 use aoc_store::{StoreError, StoreResult, StoredRow, decode_event};
 
-pub const SELECT_COLUMNS: &str = "seq, id, tenant_id, dedupe_key, source, service, timestamp, \
-     ingested_at, operation, result, client_ip, summary, payload";
-
 pub fn micros(ts: DateTime<Utc>) -> i64 {
     ts.timestamp_micros()
 }

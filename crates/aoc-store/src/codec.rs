@@ -113,6 +113,10 @@ impl<'a> EventColumns<'a> {
     }
 }
 
+/// The columns of [`StoredRow`], as engines select them.
+pub const SELECT_COLUMNS: &str = "seq, id, tenant_id, dedupe_key, source, service, timestamp, \
+     ingested_at, operation, result, client_ip, summary, payload";
+
 /// The columns an engine reads back, in its own types converted to the model's.
 pub struct StoredRow {
     pub seq: i64,

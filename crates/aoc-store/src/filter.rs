@@ -116,6 +116,19 @@ pub fn event_filter<D: Dialect>(query: &EventQuery, dialect: &D) -> SqlFilter {
     }
 }
 
+impl SqlFilter {
+    /// The whole page query: the columns of [`crate::StoredRow`], in keyset order.
+    pub fn select_sql(&self) -> String {
+        format!(
+            "SELECT {} FROM events WHERE {} ORDER BY {} LIMIT {}",
+            crate::codec::SELECT_COLUMNS,
+            self.where_sql,
+            self.order_sql,
+            self.limit
+        )
+    }
+}
+
 /// Turns the rows fetched with [`SqlFilter::limit`] into a page and its next cursor.
 pub fn into_page(mut items: Vec<aoc_model::Event>, query: &EventQuery) -> aoc_model::EventPage {
     let page_size = query.page_size() as usize;
