@@ -170,14 +170,17 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
 
 /// Parses an event time: RFC 3339 with `Z` or an offset, Microsoft's zone-less ISO (UTC), the US
 /// `3/1/2025 10:58:33 AM` of Purview exports, or Unix seconds / milliseconds. Truncated to whole
-/// microseconds, the precision AOC stores.
+/// microseconds, the precision AOC stores. Years outside 1–9999 are no event time (every store
+/// and every RFC 3339 reader can hold the rest).
 pub(crate) fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
     let time = match value {
         Value::String(s) => parse_time_text(s.trim()),
         Value::Number(n) => n.as_f64().and_then(from_epoch),
         _ => None,
     }?;
-    Some(time.trunc_subsecs(6))
+    (1..=9999)
+        .contains(&chrono::Datelike::year(&time))
+        .then(|| time.trunc_subsecs(6))
 }
 
 fn parse_time_text(s: &str) -> Option<DateTime<Utc>> {
@@ -278,6 +281,19 @@ pub(crate) fn canonical_hash(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn times_outside_years_1_to_9999_are_refused() {
+        for value in [
+            json!("+20000-01-01T00:00:00Z"),
+            json!(-62_200_000_000_000i64),
+            json!(8.9e15),
+            json!("0000-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(parse_time(&value), None, "{value}");
+        }
+        assert!(parse_time(&json!("9999-12-31T23:59:59Z")).is_some());
+    }
 
     #[test]
     fn times_in_every_shape() {
