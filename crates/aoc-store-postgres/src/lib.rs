@@ -19,7 +19,7 @@ use aoc_model::search::SearchText;
 use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
 use aoc_store::{
     Bind, Dialect, EventColumns, EventStore, InsertReport, Store, StoreError, StoreResult,
-    event_filter, into_page,
+    encode_chunk, event_filter, into_page,
 };
 
 use aoc_store::SELECT_COLUMNS;
@@ -79,11 +79,7 @@ impl PostgresStore {
         })
     }
 
-    async fn try_insert(
-        &self,
-        events: &[Event],
-        columns: &[EventColumns<'_>],
-    ) -> StoreResult<InsertReport> {
+    async fn try_insert(&self, events: &[Event]) -> StoreResult<InsertReport> {
         self.partitions
             .ensure(&self.pool, events.iter().map(|e| e.timestamp))
             .await?;
@@ -94,9 +90,18 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        let mut chunks = events.chunks(INSERT_CHUNK);
+        let mut current = chunks.next().map(encode_chunk).transpose()?;
         let mut new = 0;
-        for chunk in columns.chunks(INSERT_CHUNK) {
-            new += insert_chunk(&mut tx, chunk, ingested_at).await?;
+        while let Some(columns) = current {
+            // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
+            let next = chunks.next();
+            let (written, encoded) =
+                tokio::join!(insert_chunk(&mut tx, &columns, ingested_at), async {
+                    next.map(encode_chunk).transpose()
+                });
+            new += written?;
+            current = encoded?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(InsertReport {
@@ -144,17 +149,13 @@ impl EventStore for PostgresStore {
                 format!("{} is outside the years 1 to 9999", bad.timestamp),
             ));
         }
-        let columns = events
-            .iter()
-            .map(EventColumns::new)
-            .collect::<StoreResult<Vec<_>>>()?;
-        match self.try_insert(events, &columns).await {
+        match self.try_insert(events).await {
             // 23514: no partition for a row, because another process dropped it under our cache.
             Err(StoreError::Internal(message))
                 if message.contains("23514") || message.contains("no partition") =>
             {
                 self.partitions.forget();
-                self.try_insert(events, &columns).await
+                self.try_insert(events).await
             }
             other => other,
         }

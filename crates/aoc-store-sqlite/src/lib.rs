@@ -19,8 +19,8 @@ use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqlitePool};
 
 use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
 use aoc_store::{
-    Bind, EventColumns, EventStore, InsertReport, Store, StoreError, StoreResult, event_filter,
-    into_page,
+    Bind, EventColumns, EventStore, InsertReport, Store, StoreError, StoreResult, encode_chunk,
+    event_filter, into_page,
 };
 
 use aoc_store::SELECT_COLUMNS;
@@ -165,15 +165,20 @@ impl EventStore for SqliteStore {
         if events.is_empty() {
             return Ok(InsertReport::default());
         }
-        let columns = events
-            .iter()
-            .map(EventColumns::new)
-            .collect::<StoreResult<Vec<_>>>()?;
         let ingested_at = micros(Utc::now());
         let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let mut chunks = events.chunks(INSERT_CHUNK);
+        let mut current = chunks.next().map(encode_chunk).transpose()?;
         let mut new = 0;
-        for chunk in columns.chunks(INSERT_CHUNK) {
-            new += self.insert_chunk(&mut tx, chunk, ingested_at).await?;
+        while let Some(columns) = current {
+            // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
+            let next = chunks.next();
+            let (written, encoded) =
+                tokio::join!(self.insert_chunk(&mut tx, &columns, ingested_at), async {
+                    next.map(encode_chunk).transpose()
+                });
+            new += written?;
+            current = encoded?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(InsertReport {

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
 
-pub use codec::{EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event};
+pub use codec::{EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event, encode_chunk};
 pub use error::{StoreError, StoreResult};
 pub use filter::{Bind, Dialect, SqlFilter, event_filter, into_page};
 pub use instrumented::InstrumentedStore;

@@ -21,6 +21,7 @@ macro_rules! store_behaviour_suite {
         $crate::store_behaviour_suite!(@tests $make;
             insert_is_idempotent,
             repeats_within_a_batch_are_stored_once,
+            a_large_batch_is_stored_whole,
             insert_assigns_seq_in_commit_order,
             events_round_trip_unchanged,
             get_event_by_id,
@@ -117,6 +118,20 @@ pub async fn repeats_within_a_batch_are_stored_once(store: &dyn Store) {
     let report = store.insert_events(&more).await.expect("insert");
     assert_eq!((report.new, report.duplicate), (30, 30));
     assert_eq!(store.count_events().await.expect("count"), 60);
+}
+
+/// Engines write large batches in chunks; the batch still commits as one.
+pub async fn a_large_batch_is_stored_whole(store: &dyn Store) {
+    let events = varied_events(6_100);
+    let mut batch = events.clone();
+    // Repeats that land in other chunks than their first copy.
+    batch.extend(events[..700].iter().cloned());
+    let report = store.insert_events(&batch).await.expect("insert");
+    assert_eq!((report.new, report.duplicate), (6_100, 700));
+    assert_eq!(store.count_events().await.expect("count"), 6_100);
+    let stored = store.events_after(None, 10_000).await.expect("feed");
+    let seqs: Vec<i64> = stored.iter().filter_map(|e| e.seq.map(|s| s.0)).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
 }
 
 pub async fn insert_assigns_seq_in_commit_order(store: &dyn Store) {
