@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::Value;
 
-use aoc_model::Event;
+use aoc_model::{Event, TenantId};
 use aoc_normalize::{Context, normalize};
 use aoc_store::{InsertReport, Store, StoreResult};
 
@@ -56,9 +56,13 @@ fn shift(raw: &mut Value, to: DateTime<Utc>) {
     }
 }
 
-/// The sample's events, the newest five minutes before `now`.
+/// The synthetic Contoso tenant of the sample records.
+const SAMPLE_TENANT: &str = "8f3c2a1e-5b7d-4e9a-9c21-6d4f0b7a3e58";
+
+/// The sample's events, the newest five minutes before `now`, all in the Contoso tenant (Graph
+/// audit records do not name their tenant; a collector knows it).
 pub fn events(now: DateTime<Utc>) -> Vec<Event> {
-    let context = Context::new("sample");
+    let context = Context::new("sample").with_tenant(TenantId::new(SAMPLE_TENANT));
     let normalized: Vec<(Value, Event)> = records()
         .into_iter()
         .filter_map(|raw| {
@@ -100,5 +104,6 @@ mod tests {
         let again = super::events(now + Duration::hours(1));
         let ids = |e: &[Event]| e.iter().map(|e| e.id).collect::<Vec<_>>();
         assert_eq!(ids(&events), ids(&again));
+        assert!(events.iter().all(|e| e.tenant_id.as_str() == SAMPLE_TENANT));
     }
 }
