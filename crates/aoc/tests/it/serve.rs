@@ -29,6 +29,31 @@ async fn wait_healthy(base: &str, child: &mut Child) {
     panic!("aoc serve did not become healthy");
 }
 
+/// Starts `aoc serve` with `args` on a free loopback port and waits until it is healthy.
+async fn start_serve(
+    db: &TestDb,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stderr: Stdio,
+) -> (Child, u16) {
+    let port = free_port();
+    let mut command = db.aoc();
+    command
+        .arg("serve")
+        .args(args)
+        .args(["--bind", &format!("127.0.0.1:{port}")]);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .stderr(stderr)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    wait_healthy(&format!("http://127.0.0.1:{port}"), &mut child).await;
+    (child, port)
+}
+
 fn sigterm(child: &Child) {
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -43,16 +68,8 @@ fn sigterm(child: &Child) {
 async fn serve_with_the_sample_answers_and_stops_on_sigterm() {
     for engine in ENGINES {
         let db = TestDb::new(engine, "serve_sample").await;
-        let port = free_port();
+        let (mut child, port) = start_serve(&db, &["--sample"], &[], Stdio::piped()).await;
         let base = format!("http://127.0.0.1:{port}");
-        let mut child = db
-            .aoc()
-            .args(["serve", "--sample", "--bind", &format!("127.0.0.1:{port}")])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        wait_healthy(&base, &mut child).await;
 
         let page: Value = reqwest::get(format!("{base}/api/events?page_size=100"))
             .await
@@ -138,16 +155,8 @@ async fn serve_with_the_sample_answers_and_stops_on_sigterm() {
 #[tokio::test]
 async fn graceful_shutdown_finishes_in_flight_requests() {
     let db = TestDb::new(crate::support::Engine::Sqlite, "graceful").await;
-    let port = free_port();
+    let (mut child, port) = start_serve(&db, &["--sample"], &[], Stdio::null()).await;
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = db
-        .aoc()
-        .args(["serve", "--sample", "--bind", &format!("127.0.0.1:{port}")])
-        .stderr(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    wait_healthy(&base, &mut child).await;
     // A request that has started (its first header line is in) when SIGTERM arrives.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -194,16 +203,7 @@ async fn serve_applies_the_retention() {
         event.timestamp = chrono::Utc::now() - chrono::Duration::hours(1);
     }
     store.insert_events(&recent).await.expect("insert");
-    let port = free_port();
-    let mut child = db
-        .aoc()
-        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-        .env("RETENTION_DAYS", "30")
-        .stderr(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    wait_healthy(&format!("http://127.0.0.1:{port}"), &mut child).await;
+    let (mut child, _) = start_serve(&db, &[], &[("RETENTION_DAYS", "30")], Stdio::null()).await;
     let start = Instant::now();
     let mut left = store.count_events().await.expect("count");
     while left > 10 && start.elapsed() < Duration::from_secs(30) {
