@@ -7,6 +7,7 @@
 
 mod codec;
 mod error;
+mod fetch_state;
 pub mod filter;
 mod instrumented;
 mod payload;
@@ -20,6 +21,10 @@ use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
 
 pub use codec::{EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event, encode_chunk};
 pub use error::{StoreError, StoreResult};
+pub use fetch_state::{
+    ContentRef, ContentStatus, CoverageQuery, CoverageRow, DelayStats, FetchCommit, FetchStateStore,
+    RunRecord, SourceProblem, SourceState,
+};
 pub use filter::{Bind, Dialect, SqlFilter, event_filter, into_page};
 pub use instrumented::InstrumentedStore;
 
@@ -72,7 +77,7 @@ pub trait EventStore: Send + Sync {
 
 /// A complete storage engine.
 #[async_trait]
-pub trait Store: EventStore {
+pub trait Store: EventStore + FetchStateStore {
     /// `sqlite` or `postgres`, for health output and logs.
     fn engine(&self) -> &'static str;
 
