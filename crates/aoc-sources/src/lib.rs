@@ -1,4 +1,5 @@
-//! Where AOC's records come from. `files` reads exports and dumps for `aoc import`; the
-//! Microsoft 365 collectors (Graph, Management Activity API) join it as further modules.
+//! Where AOC's records come from: `files` reads exports and dumps for `aoc import`; `m365`
+//! collects from Microsoft Graph and the Office 365 Management Activity API.
 
 pub mod files;
+pub mod m365;
