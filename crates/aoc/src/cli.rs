@@ -45,6 +45,132 @@ pub enum Command {
     Import(ImportArgs),
     /// Remove duplicate events left by older versions or other paths, and print how many
     Dedupe(DedupeArgs),
+    /// Collect from Microsoft 365 once (each source from its watermark, or the last N hours)
+    Fetch(FetchArgs),
+    /// Run the Microsoft 365 simulator: token endpoint, Graph audit logs and Management Activity API
+    Simulate(SimulateArgs),
+}
+
+/// Where and how to collect from Microsoft 365. One tenant from TENANT_ID / CLIENT_ID /
+/// CLIENT_SECRET (or CLIENT_CERTIFICATE_PATH), or several from AOC_TENANTS_FILE.
+#[derive(Args, Clone, Default)]
+pub struct CollectArgs {
+    /// Tenant (directory) id to collect from, a GUID
+    #[arg(long, env = "TENANT_ID")]
+    pub tenant_id: Option<String>,
+
+    /// Application (client) id of AOC's app registration
+    #[arg(long, env = "CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// Client secret of the app registration
+    #[arg(long, env = "CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// PEM file with the app's certificate and its private key (instead of a secret)
+    #[arg(long, env = "CLIENT_CERTIFICATE_PATH")]
+    pub client_certificate_path: Option<PathBuf>,
+
+    /// TOML file listing several tenants (see README: Connect your tenant)
+    #[arg(long, env = "AOC_TENANTS_FILE")]
+    pub tenants_file: Option<PathBuf>,
+
+    /// Sources to collect, comma-separated (default: all), e.g. graph.sign_ins,o365.Audit.Exchange
+    #[arg(long, env = "AOC_SOURCES")]
+    pub sources: Option<String>,
+
+    /// Microsoft cloud: public, usgov, usgovdod or china
+    #[arg(long, env = "AZURE_CLOUD", default_value = "public")]
+    pub azure_cloud: String,
+
+    /// Token endpoint base URL (default: the cloud's)
+    #[arg(long, env = "LOGIN_BASE_URL")]
+    pub login_base_url: Option<String>,
+
+    /// Microsoft Graph base URL (default: the cloud's)
+    #[arg(long, env = "GRAPH_BASE_URL")]
+    pub graph_base_url: Option<String>,
+
+    /// Office 365 Management Activity API base URL (default: the cloud's)
+    #[arg(long, env = "MANAGEMENT_BASE_URL")]
+    pub management_base_url: Option<String>,
+
+    /// PublisherIdentifier sent to the Management API (default: the tenant id)
+    #[arg(long, env = "PUBLISHER_IDENTIFIER")]
+    pub publisher_id: Option<String>,
+
+    /// Hours the first run of a source reaches back (Management API: at most 167)
+    #[arg(long, env = "BACKFILL_HOURS", default_value = "24")]
+    pub backfill_hours: String,
+
+    /// Minutes each run re-reads before the watermark, for records that arrive late
+    #[arg(long, env = "FETCH_OVERLAP_MINUTES", default_value = "30")]
+    pub overlap_minutes: String,
+
+    /// Minutes before now where each run stops, while the newest records still arrive
+    #[arg(long, env = "FETCH_SETTLE_MINUTES", default_value = "2")]
+    pub settle_minutes: String,
+
+    /// Seconds a Microsoft request may take, body included
+    #[arg(long, env = "HTTP_TIMEOUT_SECONDS", default_value = "60")]
+    pub http_timeout_seconds: String,
+
+    /// Attempts per Microsoft request before a run gives up (retries on throttling and errors)
+    #[arg(long, env = "HTTP_MAX_ATTEMPTS", default_value = "6")]
+    pub http_max_attempts: String,
+}
+
+#[derive(Args)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub collect: CollectArgs,
+
+    /// Fetch the last N hours (1-168) instead of each source's window from its watermark
+    #[arg(long)]
+    pub hours: Option<String>,
+
+    /// Print the per-source summary as one JSON object on standard output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// Address and port to listen on
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub listen: String,
+
+    /// Seed of the synthetic tenants: the same seed gives the same data
+    #[arg(long, default_value = "1")]
+    pub seed: String,
+
+    /// Share of requests that fail, 0-1
+    #[arg(long, default_value = "0")]
+    pub faults: String,
+
+    /// Fault kinds, comma-separated: throttle, server_error, slow, truncated, expired, duplicate, late (default: all)
+    #[arg(long)]
+    pub fault_kinds: Option<String>,
+
+    /// Client secret the token endpoint requires (default: any credentials are accepted)
+    #[arg(long, hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// Records per hour per tenant, all sources together
+    #[arg(long, default_value = "120")]
+    pub records_per_hour: String,
+
+    /// Send Graph change notifications for new directory changes to this URL
+    #[arg(long)]
+    pub notify_url: Option<String>,
+
+    /// clientState carried by those notifications
+    #[arg(long, hide_env_values = true)]
+    pub notify_client_state: Option<String>,
+
+    /// Tenant those notifications are about
+    #[arg(long)]
+    pub notify_tenant: Option<String>,
 }
 
 #[derive(Args)]
@@ -64,6 +190,25 @@ pub struct ServeArgs {
     /// Import the bundled sample tenant's records before serving, so the API shows events at once
     #[arg(long)]
     pub sample: bool,
+
+    /// Run the Microsoft 365 simulator in-process and collect from it: a live demo tenant, no setup
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Seconds between collection runs (each run jittered by 10 %)
+    #[arg(long, env = "FETCH_INTERVAL_SECONDS", default_value = "300")]
+    pub fetch_interval_seconds: String,
+
+    /// Shared secret Graph change notifications must carry (enables POST /api/webhooks/graph)
+    #[arg(long, env = "WEBHOOK_CLIENT_STATE", hide_env_values = true)]
+    pub webhook_client_state: Option<String>,
+
+    /// Public HTTPS URL of this AOC; when set, AOC subscribes to Graph change notifications
+    #[arg(long, env = "WEBHOOK_PUBLIC_URL")]
+    pub webhook_public_url: Option<String>,
+
+    #[command(flatten)]
+    pub collect: CollectArgs,
 }
 
 #[derive(Args)]

@@ -2,6 +2,7 @@
 //! named by `DATABASE_URL`, and runs one subcommand.
 
 mod cli;
+mod collection;
 mod commands;
 mod config;
 mod logging;
@@ -45,6 +46,8 @@ fn main() -> ExitCode {
             Command::Migrate => commands::migrate::run(&cli.global).await,
             Command::Import(args) => commands::import::run(&cli.global, args).await,
             Command::Dedupe(args) => commands::dedupe::run(&cli.global, args).await,
+            Command::Fetch(args) => commands::fetch::run(&cli.global, args).await,
+            Command::Simulate(args) => commands::simulate::run(args).await,
         }
     });
     match outcome {

@@ -57,7 +57,7 @@ fn shift(raw: &mut Value, to: DateTime<Utc>) {
 }
 
 /// The synthetic Contoso tenant of the sample records.
-const SAMPLE_TENANT: &str = "8f3c2a1e-5b7d-4e9a-9c21-6d4f0b7a3e58";
+pub const SAMPLE_TENANT: &str = "8f3c2a1e-5b7d-4e9a-9c21-6d4f0b7a3e58";
 
 /// The sample's events, the newest five minutes before `now`, all in the Contoso tenant (Graph
 /// audit records do not name their tenant; a collector knows it).

@@ -15,7 +15,8 @@ use aoc_store::{RunRecord, Store};
 use super::cloud::Endpoints;
 use super::graph::GraphSource;
 use super::http::{HttpPolicy, MsHttp};
-use super::identity::{AppBearer, TokenCache};
+use super::identity::{AppBearer, Secret, TokenCache};
+use super::subscriptions::GraphSubscriptions;
 use super::management::{MAX_LOOKBACK, ManagementSource, Subscriptions};
 use super::pacer::Pacer;
 use super::run::{Progress, RunCtx, RunError, RunStatus, SourceRun};
@@ -108,6 +109,23 @@ impl Collector {
 
     pub fn settings(&self) -> &CollectSettings {
         &self.settings
+    }
+
+    /// A Graph subscription manager for this collector's tenants, sharing its HTTP client and
+    /// tokens.
+    pub fn graph_subscriptions(
+        &self,
+        notification_url: String,
+        client_state: Secret,
+    ) -> GraphSubscriptions {
+        GraphSubscriptions::new(
+            self.http.clone(),
+            self.tokens.clone(),
+            self.endpoints.clone(),
+            self.tenants.clone(),
+            notification_url,
+            client_state,
+        )
     }
 
     /// Runs every matching (tenant, source) once; returns one summary each, in tenant and

@@ -12,6 +12,7 @@ mod management;
 mod pacer;
 mod run;
 mod source;
+mod subscriptions;
 mod tenants;
 
 pub use cloud::{AzureCloud, Endpoints};
@@ -22,6 +23,7 @@ pub use identity::{AppIdentity, AssertionStyle, Certificate, Credential, Secret}
 pub use management::MAX_LOOKBACK;
 pub use run::{NoProgress, Progress, RunStatus, SourceRun};
 pub use source::{ContentType, SourceKind};
+pub use subscriptions::{GraphSubscriptions, SubscriptionOutcome};
 pub use tenants::{
     CredentialSource, TenantConfig, TenantConfigError, load_tenants_file, parse_sources,
     parse_tenant_id, parse_tenants,

@@ -1,4 +1,6 @@
 pub mod dedupe;
+pub mod fetch;
 pub mod import;
 pub mod migrate;
 pub mod serve;
+pub mod simulate;

@@ -7,19 +7,22 @@ use std::time::Duration;
 use anyhow::Context as _;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
+use aoc_api::webhook::GraphWebhook;
 use aoc_api::{ApiSettings, AppState};
 use aoc_store::Store;
 
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::{ConfigError, DatabaseUrl, ServeSettings};
-use crate::{sample, storage};
+use crate::{collection, sample, storage};
 
 /// Largest request body the API accepts.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 const STATS_EVERY: Duration = Duration::from_secs(30);
+/// Change notifications waiting for the scheduler; more are dropped (the schedule catches up).
+const WEBHOOK_QUEUE: usize = 64;
 
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let settings = ServeSettings::from_args(&args)?;
@@ -54,14 +57,65 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let (stop, stopped) = watch::channel(false);
-    let tasks = [
+    let mut tasks = vec![
         tokio::spawn(retention_task(
             Arc::clone(&store),
             settings.retention_days,
             stopped.clone(),
         )),
-        tokio::spawn(stats_task(Arc::clone(&store), metrics.clone(), stopped)),
+        tokio::spawn(stats_task(
+            Arc::clone(&store),
+            metrics.clone(),
+            stopped.clone(),
+        )),
     ];
+    let collect = match (settings.demo, settings.collect.clone()) {
+        (true, _) => Some(collection::start_demo(stopped.clone()).await?),
+        (false, config) => config,
+    };
+    let (signals_tx, signals_rx) = mpsc::channel(WEBHOOK_QUEUE);
+    let webhook = settings
+        .webhook_client_state
+        .clone()
+        .map(|state| Arc::new(GraphWebhook::new(state, signals_tx)));
+    let collector = match collect {
+        Some(config) => {
+            let tenants = config.tenants.len();
+            let collector = collection::build(Arc::clone(&store), config)?;
+            tracing::info!(
+                tenants,
+                interval_seconds = settings.fetch_interval.as_secs(),
+                "collection scheduled"
+            );
+            let subscriptions = match (&settings.webhook_public_url, &settings.webhook_client_state) {
+                (Some(public), Some(state)) => {
+                    let url = format!(
+                        "{}/api/webhooks/graph",
+                        public.as_str().trim_end_matches('/')
+                    );
+                    Some(Arc::new(collector.graph_subscriptions(
+                        url,
+                        aoc_sources::m365::Secret::new(state.clone()),
+                    )))
+                }
+                _ => None,
+            };
+            tasks.push(tokio::spawn(collection::scheduler(
+                Arc::clone(&collector),
+                settings.fetch_interval,
+                subscriptions,
+                signals_rx,
+                stopped.clone(),
+            )));
+            Some(collector)
+        }
+        None => {
+            tracing::warn!(
+                "no tenant configured: collection is off (set TENANT_ID, CLIENT_ID and CLIENT_SECRET, or AOC_TENANTS_FILE, or try `aoc serve --demo`)"
+            );
+            None
+        }
+    };
     let app = aoc_api::router(AppState {
         store,
         metrics,
@@ -69,6 +123,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             cors_origins: settings.cors_origins.clone(),
             max_body_bytes: MAX_BODY_BYTES,
         }),
+        collection: collector,
+        webhook,
     });
     tracing::info!(url = %format!("http://{}", settings.bind), "listening");
     axum::serve(listener, app)
@@ -83,12 +139,23 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Minutes to days: Graph records are minutes late, unified audit records hours, a few days.
+const LATENESS_BUCKETS: [f64; 12] = [
+    60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14_400.0, 28_800.0, 86_400.0, 172_800.0,
+    345_600.0, 604_800.0,
+];
+
 fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     const LATENCY_BUCKETS: [f64; 14] = [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     ];
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &LATENCY_BUCKETS)
+        .context("metrics buckets")?
+        .set_buckets_for_metric(
+            Matcher::Full("aoc_source_lateness_seconds".into()),
+            &LATENESS_BUCKETS,
+        )
         .context("metrics buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
@@ -106,6 +173,30 @@ fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     );
     metrics::describe_gauge!("aoc_events_stored", "Events in the store");
     metrics::describe_counter!(
+        "aoc_events_ingested_total",
+        "Events stored for the first time, by source"
+    );
+    metrics::describe_counter!(
+        "aoc_source_requests_total",
+        "Requests to Microsoft by source and HTTP status"
+    );
+    metrics::describe_counter!(
+        "aoc_source_retries_total",
+        "Retried requests to Microsoft by source and reason"
+    );
+    metrics::describe_counter!(
+        "aoc_source_throttles_total",
+        "Throttled answers (429, AF429) by source"
+    );
+    metrics::describe_counter!(
+        "aoc_source_errors_total",
+        "Failed collection runs by source and error code"
+    );
+    metrics::describe_histogram!(
+        "aoc_source_lateness_seconds",
+        "Seconds from event time to available at the source (stage=available) and to stored (stage=stored)"
+    );
+    metrics::describe_counter!(
         "aoc_retention_deleted_events_total",
         "Events deleted by retention"
     );
@@ -113,7 +204,7 @@ fn install_metrics() -> anyhow::Result<PrometheusHandle> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -154,6 +245,9 @@ async fn retention_task(store: Arc<dyn Store>, days: u32, mut stopped: watch::Re
                 tracing::info!(deleted, %cutoff, "retention applied");
             }
             Err(e) => tracing::warn!(error = %e, "retention failed; retrying at the next run"),
+        }
+        if let Err(e) = store.prune_fetch_state(cutoff).await {
+            tracing::warn!(error = %e, "pruning collection coverage failed; retrying at the next run");
         }
     }
 }

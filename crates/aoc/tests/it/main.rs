@@ -2,6 +2,7 @@
 //! One test binary with a module per area (each file under tests/ would link its own).
 
 mod cli;
+mod collect;
 mod dedupe;
 mod import;
 mod serve;

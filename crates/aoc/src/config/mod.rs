@@ -4,6 +4,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+pub mod collect;
+
 use crate::cli::ServeArgs;
 
 #[derive(Debug)]
@@ -163,6 +165,13 @@ pub struct ServeSettings {
     pub cors_origins: Vec<String>,
     pub retention_days: u32,
     pub sample: bool,
+    pub demo: bool,
+    pub fetch_interval: std::time::Duration,
+    /// The clientState Graph change notifications must carry; enables the webhook.
+    pub webhook_client_state: Option<String>,
+    pub webhook_public_url: Option<url::Url>,
+    /// `None`: no tenant configured (and no demo), collection is off.
+    pub collect: Option<collect::CollectConfig>,
 }
 
 impl ServeSettings {
@@ -201,11 +210,69 @@ impl ServeSettings {
             }
         };
         let cors_origins = parse_origins(&args.cors_origins)?;
+        let fetch_interval = match args.fetch_interval_seconds.trim().parse::<u64>() {
+            Ok(seconds) if (10..=86_400).contains(&seconds) => std::time::Duration::from_secs(seconds),
+            _ => {
+                return Err(ConfigError::new(
+                    "FETCH_INTERVAL_SECONDS",
+                    "fetch-interval-seconds",
+                    format!(
+                        "invalid value {:?}: expected seconds from 10 to 86400",
+                        args.fetch_interval_seconds
+                    ),
+                ));
+            }
+        };
+        let webhook_client_state = match args.webhook_client_state.as_deref() {
+            None | Some("") => None,
+            // Graph accepts at most 128 characters; a short one is guessable.
+            Some(state) if (16..=128).contains(&state.chars().count()) => Some(state.to_owned()),
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "WEBHOOK_CLIENT_STATE",
+                    "webhook-client-state",
+                    "must be 16 to 128 characters (Graph's limit is 128)",
+                ));
+            }
+        };
+        let webhook_public_url = match args.webhook_public_url.as_deref() {
+            None | Some("") => None,
+            Some(value) => {
+                let url = url::Url::parse(value).ok().filter(|u| u.scheme() == "https" && u.host().is_some());
+                let Some(url) = url else {
+                    return Err(ConfigError::new(
+                        "WEBHOOK_PUBLIC_URL",
+                        "webhook-public-url",
+                        format!("invalid value {value:?}: Graph delivers only to https:// URLs"),
+                    ));
+                };
+                if webhook_client_state.is_none() {
+                    return Err(ConfigError::new(
+                        "WEBHOOK_CLIENT_STATE",
+                        "webhook-client-state",
+                        "WEBHOOK_PUBLIC_URL needs a WEBHOOK_CLIENT_STATE to verify notifications",
+                    ));
+                }
+                Some(url)
+            }
+        };
+        let collect = collect::CollectConfig::from_args(&args.collect)?;
+        if args.demo && collect.is_some() {
+            return Err(ConfigError::option(
+                "demo",
+                "--demo collects from the built-in simulator; unset TENANT_ID / AOC_TENANTS_FILE to use it",
+            ));
+        }
         Ok(Self {
             bind,
             cors_origins,
             retention_days,
             sample: args.sample,
+            demo: args.demo,
+            fetch_interval,
+            webhook_client_state,
+            webhook_public_url,
+            collect,
         })
     }
 }
@@ -255,6 +322,19 @@ mod tests {
             retention_days: retention.into(),
             cors_origins: cors.into(),
             sample: false,
+            demo: false,
+            fetch_interval_seconds: "300".into(),
+            webhook_client_state: None,
+            webhook_public_url: None,
+            collect: crate::cli::CollectArgs {
+                azure_cloud: "public".into(),
+                backfill_hours: "24".into(),
+                overlap_minutes: "30".into(),
+                settle_minutes: "2".into(),
+                http_timeout_seconds: "60".into(),
+                http_max_attempts: "6".into(),
+                ..Default::default()
+            },
         }
     }
 
