@@ -356,10 +356,10 @@ pub(crate) async fn token(
             }
         }
         (Some(secret), None) => {
-            if let Some(required) = &inner.config.required_client_secret {
-                if secret != required {
-                    return invalid_secret();
-                }
+            if let Some(required) = &inner.config.required_client_secret
+                && secret != required
+            {
+                return invalid_secret();
             }
         }
     }

@@ -100,10 +100,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Fifo<K, V> {
         self.order.push_back(key);
         self.weight += weight;
         while self.weight > self.cap && self.order.len() > 1 {
-            if let Some(old) = self.order.pop_front() {
-                if let Some((_, w)) = self.map.remove(&old) {
-                    self.weight -= w;
-                }
+            if let Some(old) = self.order.pop_front()
+                && let Some((_, w)) = self.map.remove(&old)
+            {
+                self.weight -= w;
             }
         }
         value

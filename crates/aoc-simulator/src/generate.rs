@@ -469,8 +469,7 @@ impl<'a> Gen<'a> {
             _ => Outcome::Locked,
         };
         let app_index = if user.admin && self.rng.chance(0.3) {
-            let index = *self.rng.pick(&[PORTAL_APP, POWERSHELL_APP]);
-            index
+            *self.rng.pick(&[PORTAL_APP, POWERSHELL_APP])
         } else if self.rng.chance(0.1) {
             usize::MAX
         } else {
@@ -843,10 +842,10 @@ impl<'a> Gen<'a> {
             "additionalDetails": details
         });
         self.emit(Source::DirectoryAudits, time, id, record);
-        if let Some(ual) = ual {
-            if self.rng.chance(0.9) {
-                self.emit_ual_directory(time, &correlation, ual);
-            }
+        if let Some(ual) = ual
+            && self.rng.chance(0.9)
+        {
+            self.emit_ual_directory(time, &correlation, ual);
         }
     }
 
@@ -1043,14 +1042,14 @@ impl<'a> Gen<'a> {
                 ("ConsentContext.IsAdminConsent".into(), admin_consent.into()),
                 ("ConsentContext.IsAppOnly".into(), "False".into()),
                 ("ConsentContext.OnBehalfOfAll".into(), admin_consent.into()),
-                ("ConsentAction.Permissions".into(), permissions.clone()),
+                ("ConsentAction.Permissions".into(), permissions),
             ],
             targets: vec![
                 (format!("ServicePrincipal_{}", app.sp_id), 2),
                 (app.sp_id.clone(), 2),
                 ("ServicePrincipal".into(), 2),
                 (app.name.clone(), 1),
-                (app.app_id.clone(), 2),
+                (app.app_id, 2),
             ],
         };
         let initiated = Self::initiator_user(actor, &actor.ip);
@@ -1136,9 +1135,9 @@ impl<'a> Gen<'a> {
                     modified: Vec::new(),
                     targets: vec![
                         (format!("User_{target_id}"), 2),
-                        (target_id.clone(), 2),
+                        (target_id, 2),
                         ("User".into(), 2),
-                        (target_upn.clone(), 5),
+                        (target_upn, 5),
                         (target_puid, 3),
                     ],
                 }),
@@ -1193,7 +1192,7 @@ impl<'a> Gen<'a> {
             object_id: target.upn.clone(),
             modified: vec![
                 ("Group.ObjectID".into(), group.id.clone()),
-                ("Group.DisplayName".into(), group.name.clone()),
+                ("Group.DisplayName".into(), group.name),
             ],
             targets: vec![
                 (format!("User_{}", target.id), 2),
@@ -1286,7 +1285,7 @@ impl<'a> Gen<'a> {
             targets: vec![
                 (format!("ServicePrincipal_{}", app.sp_id), 2),
                 (app.sp_id.clone(), 2),
-                (app.name.clone(), 1),
+                (app.name, 1),
             ],
         };
         let initiated = Self::initiator_user(admin, &admin.ip);
@@ -1523,7 +1522,7 @@ impl<'a> Gen<'a> {
             let dest = if op == "FileRenamed" {
                 format!("Renamed {name}")
             } else {
-                name.clone()
+                name
             };
             m.insert("DestinationRelativeUrl".into(), json!(relative));
             m.insert("DestinationFileName".into(), json!(dest));
@@ -1672,6 +1671,7 @@ impl<'a> Gen<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn cmdlet(
         &mut self,
         actor: &User,

@@ -276,20 +276,20 @@ async fn list(
             );
         }
     };
-    if collection.is_report() {
-        if let Some(wait) = inner.reports_limit(&claims.tid, &claims.appid) {
-            let mut response = graph_error(
-                &ids,
-                StatusCode::TOO_MANY_REQUESTS,
-                "activityLimitReached",
-                "The request has been throttled",
-                Some("throttledRequest"),
-            );
-            if let Ok(value) = retry_after_secs(wait).max(1).to_string().parse() {
-                response.headers_mut().insert("Retry-After", value);
-            }
-            return response;
+    if collection.is_report()
+        && let Some(wait) = inner.reports_limit(&claims.tid, &claims.appid)
+    {
+        let mut response = graph_error(
+            &ids,
+            StatusCode::TOO_MANY_REQUESTS,
+            "activityLimitReached",
+            "The request has been throttled",
+            Some("throttledRequest"),
+        );
+        if let Ok(value) = retry_after_secs(wait).max(1).to_string().parse() {
+            response.headers_mut().insert("Retry-After", value);
         }
+        return response;
     }
     let fault = inner.pick_fault(&[
         FaultKind::Throttle,
@@ -427,7 +427,7 @@ fn page(
         };
         let next = Snapshot {
             o: snapshot.o + step,
-            ..snapshot.clone()
+            ..snapshot
         };
         let mut carried: Vec<(String, String)> = pairs
             .iter()

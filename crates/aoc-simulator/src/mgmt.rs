@@ -1,5 +1,8 @@
 //! The Office 365 Management Activity API under `/api/v1.0/{tenant}/activity/feed/`.
 
+// Error paths return the finished error answer (a `Response`), which is large by nature.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 
 use axum::body::Bytes;

@@ -2,6 +2,9 @@
 //! `users` / `groups` change notifications when directory-audit records appear, lifecycle
 //! notifications on request.
 
+// Error paths return the finished error answer (a `Response`), which is large by nature.
+#![allow(clippy::result_large_err)]
+
 use std::sync::{Arc, Weak};
 use std::time::Duration as StdDuration;
 
@@ -310,10 +313,10 @@ async fn tick(inner: &Inner) {
     for sub in subs {
         // While reauthorization is pending, changes are lost (as documented).
         let ok = sub.needs_reauth || notify_window(inner, &sub, sub.cursor, now).await;
-        if ok || now - sub.cursor > Duration::hours(RETRY_HORIZON_HOURS) {
-            if let Some(s) = lock(&inner.graph_subscriptions).get_mut(&sub.id) {
-                s.cursor = now;
-            }
+        if (ok || now - sub.cursor > Duration::hours(RETRY_HORIZON_HOURS))
+            && let Some(s) = lock(&inner.graph_subscriptions).get_mut(&sub.id)
+        {
+            s.cursor = now;
         }
     }
 }
@@ -359,11 +362,10 @@ fn check_expiration(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Str
 fn supported_resource(resource: &str) -> bool {
     let lower = resource.trim_start_matches('/').to_ascii_lowercase();
     let parts: Vec<&str> = lower.split('/').collect();
-    match parts.as_slice() {
-        ["users"] | ["groups"] | ["users", _] | ["groups", _] => true,
-        ["groups", _, "members"] | ["groups", _, "owners"] => true,
-        _ => false,
-    }
+    matches!(
+        parts.as_slice(),
+        ["users" | "groups"] | ["users" | "groups", _] | ["groups", _, "members" | "owners"]
+    )
 }
 
 const SUBSCRIPTION_FAULTS: [FaultKind; 3] =
@@ -467,10 +469,10 @@ pub(crate) async fn create(
         if let Err(message) = validate(&inner, &url).await {
             return bad_request(&ids, &message);
         }
-        if let Some(lifecycle) = &request.lifecycle_notification_url {
-            if let Err(message) = validate(&inner, lifecycle).await {
-                return bad_request(&ids, &message);
-            }
+        if let Some(lifecycle) = &request.lifecycle_notification_url
+            && let Err(message) = validate(&inner, lifecycle).await
+        {
+            return bad_request(&ids, &message);
         }
         let sub = GraphSubscription {
             id: inner.rng().guid(),
@@ -741,6 +743,115 @@ mod tests {
         assert!(check_expiration(&(now - Duration::minutes(5)).to_rfc3339(), now).is_err());
         assert!(check_expiration(&(now + Duration::days(30)).to_rfc3339(), now).is_err());
         assert!(check_expiration("2025-03-29T09:00:00.0000000Z", DateTime::UNIX_EPOCH).is_err());
+    }
+
+    /// A receiver collecting notification collections; its URL.
+    async fn collector() -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = seen.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |Json(body): Json<Value>| {
+                let store = store.clone();
+                async move {
+                    lock(&store).push(body);
+                    StatusCode::ACCEPTED
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (url, seen)
+    }
+
+    fn inner(notify: Option<crate::NotifyTarget>) -> Inner {
+        Inner::new(crate::SimulatorConfig {
+            seed: 3,
+            records_per_hour: 600,
+            notify,
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn new_directory_audits_are_pushed_with_the_client_state() {
+        let (url, seen) = collector().await;
+        let inner = inner(None);
+        let tid = "7c0d1e2f-3a4b-4c5d-8e6f-708192a3b4c5";
+        let now = Utc::now();
+        let sub = GraphSubscription {
+            id: "4c6e8a0c-2d3f-4b5a-9c7e-1f3a5c7e9b46".into(),
+            tid: tid.into(),
+            app_id: "app".into(),
+            creator_id: "creator".into(),
+            change_type: "updated,deleted".into(),
+            notification_url: url,
+            lifecycle_url: None,
+            resource: "users".into(),
+            expiration: now + Duration::days(2),
+            client_state: Some("secret-state".into()),
+            tls: "v1_2".into(),
+            cursor: now,
+            needs_reauth: false,
+        };
+        let (after, until) = (now - Duration::hours(8), now - Duration::hours(4));
+        let records = inner.data.directory_audits_available(tid, after, until);
+        let user_targeted = records
+            .iter()
+            .filter(|r| r.json.contains("\"type\":\"User\""))
+            .count();
+        assert!(user_targeted > 0);
+        assert!(notify_window(&inner, &sub, after, until).await);
+        let seen = lock(&seen).clone();
+        assert_eq!(seen.len(), 1, "one collection per window");
+        let items = seen[0]["value"].as_array().expect("value");
+        assert_eq!(items.len(), user_targeted);
+        for item in items {
+            assert_eq!(item["clientState"], "secret-state");
+            assert_eq!(item["subscriptionId"], sub.id.as_str());
+            assert_eq!(item["tenantId"], tid);
+            assert_eq!(item["changeType"], "updated");
+            let resource = item["resource"].as_str().expect("resource");
+            assert!(resource.starts_with("Users/"));
+            assert_eq!(item["resourceData"]["@odata.id"], resource);
+            assert_eq!(item["resourceData"]["@odata.type"], "#Microsoft.Graph.User");
+        }
+        assert_eq!(lock(&inner.stats).notifications_sent, 1);
+    }
+
+    #[tokio::test]
+    async fn the_configured_target_gets_users_and_groups_changes() {
+        let (url, seen) = collector().await;
+        let tid = "8d1e2f30-4b5c-4d6e-9f70-8192a3b4c5d6";
+        let inner = inner(Some(crate::NotifyTarget {
+            url,
+            client_state: "target-state".into(),
+            tenant: tid.into(),
+        }));
+        *lock(&inner.notify_cursor) = Some(Utc::now() - Duration::hours(12));
+        tick(&inner).await;
+        let seen = lock(&seen).clone();
+        let items: Vec<&Value> = seen
+            .iter()
+            .flat_map(|c| c["value"].as_array().into_iter().flatten())
+            .collect();
+        assert!(items.iter().any(|i| {
+            i["resource"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("Users/"))
+        }));
+        assert!(items.iter().any(|i| {
+            i["resource"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("Groups/"))
+        }));
+        assert!(items.iter().all(|i| i["clientState"] == "target-state"));
+        assert!(lock(&inner.notify_cursor).is_some_and(|c| Utc::now() - c < Duration::minutes(1)));
     }
 
     #[test]

@@ -307,8 +307,8 @@ impl TenantProfile {
                     rng.range(100, 9999)
                 ),
                 device_id: rng.guid(),
-                os: *rng.pick(&oses),
-                browser: *rng.pick(&browsers),
+                os: oses[rng.below(oses.len() as u64) as usize],
+                browser: browsers[rng.below(browsers.len() as u64) as usize],
                 mailbox_guid: rng.guid(),
                 first,
                 last,
