@@ -30,7 +30,7 @@ async fn wait_healthy(base: &str, child: &mut Child) {
 }
 
 /// Starts `aoc serve` with `args` on a free loopback port and waits until it is healthy.
-async fn start_serve(
+pub(crate) async fn start_serve(
     db: &TestDb,
     args: &[&str],
     env: &[(&str, &str)],
