@@ -15,6 +15,9 @@ use crate::{InsertReport, StoreResult};
 /// One atomic step of a collection run: the events of a page or a content blob, the ledger entry
 /// of that blob, and (at the end of a window) the new watermark. The engine stores all of it in
 /// one transaction, so a watermark never runs ahead of the events it covers.
+///
+/// Coverage figures are kept under `tenant` and `source` of the commit, not under the events' own
+/// fields. Text (tenant, source, content id) is stored as event columns are: NUL becomes U+FFFD.
 #[derive(Debug, Clone, Copy)]
 pub struct FetchCommit<'a> {
     pub tenant: &'a TenantId,
@@ -26,9 +29,13 @@ pub struct FetchCommit<'a> {
     /// When these records became available at the source (a content blob's `contentCreated`);
     /// `None` where the source does not say (Graph).
     pub available_at: Option<DateTime<Utc>>,
-    /// The content blob these events came from, marked fetched with `events.len()` records.
+    /// The content blob these events came from, marked fetched with `events.len()` records,
+    /// whatever its status was (an unlisted blob is recorded, created at `available_at`, or now).
+    /// Also with no events: a blob marked expired and then committed with its id shows as
+    /// fetched, so commit a gone blob's step with `None` here.
     pub content_id: Option<&'a str>,
-    /// Moves the watermark forward to this instant (never backwards).
+    /// Moves the watermark forward to this instant (never backwards). Works with no events: an
+    /// empty window still moves it.
     pub watermark: Option<DateTime<Utc>>,
 }
 
@@ -87,6 +94,7 @@ pub enum RunRecord {
     },
     /// The run covered its window. `problem` carries what it had to skip (an expired blob): the
     /// run is a success, the gap is still reported.
+    /// Without a `problem` the previous error stays on record (older than `last_success`).
     Succeeded {
         at: DateTime<Utc>,
         fetched: u64,
@@ -132,20 +140,23 @@ pub struct DelayStats {
 }
 
 /// Completeness of one (tenant, source, hour). Record figures are by the hour of the event's
-/// time; content figures by the hour the blob became available.
+/// time; content figures by the hour the blob became available. An hour may have only one kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CoverageRow {
     pub tenant_id: TenantId,
     pub source: String,
+    /// The start of the hour, UTC.
     pub hour: DateTime<Utc>,
     /// Records the source returned, repeats (overlapping windows, duplicate publishing) included.
     pub records_fetched: u64,
     /// Records stored for the first time.
     pub records_stored: u64,
+    /// Blobs by their status now, each counted once: listed and not (yet) fetched or expired.
     pub content_listed: u64,
     pub content_fetched: u64,
     pub content_expired: u64,
-    /// Event time → available at the source, for stored records whose source says.
+    /// Event time → available at the source, for stored records whose source says (0 for a
+    /// record that was available before its own time).
     pub available_delay: DelayStats,
     /// Event time → stored by AOC.
     pub stored_delay: DelayStats,
@@ -159,8 +170,11 @@ pub trait FetchStateStore: Send + Sync {
     /// watermark forward.
     async fn commit_fetch(&self, commit: &FetchCommit<'_>) -> StoreResult<InsertReport>;
 
-    async fn watermark(&self, tenant: &TenantId, source: &str)
-    -> StoreResult<Option<DateTime<Utc>>>;
+    async fn watermark(
+        &self,
+        tenant: &TenantId,
+        source: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
 
     /// Records the blobs of a listing (those already known keep their status) and returns the
     /// status of each, in the order given.
@@ -189,7 +203,8 @@ pub trait FetchStateStore: Send + Sync {
     /// Coverage rows matching `query`, ordered by tenant, source and hour.
     async fn coverage(&self, query: &CoverageQuery) -> StoreResult<Vec<CoverageRow>>;
 
-    /// Retention: forgets coverage hours and content blobs older than `cutoff`.
+    /// Retention: forgets coverage hours starting before `cutoff` and content blobs created
+    /// before it; returns how many rows went. Events, watermarks and health records stay.
     async fn prune_fetch_state(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Takes or renews the lease `name` for `holder` for `ttl`. False while another holder's

@@ -2,14 +2,17 @@
 //! engines report the same figures without repeating the code.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
+use aoc_model::{Event, EventId, EventPage, EventQuery, Seq, TenantId};
 
-use crate::{EventStore, InsertReport, Store, StoreResult};
+use crate::{
+    ContentRef, ContentStatus, CoverageQuery, CoverageRow, EventStore, FetchCommit,
+    FetchStateStore, InsertReport, RunRecord, SourceState, Store, StoreResult,
+};
 
 /// Wraps an engine; a metrics recorder installed by the binary receives the figures.
 pub struct InstrumentedStore {
@@ -76,6 +79,82 @@ impl EventStore for InstrumentedStore {
     }
     async fn count_events(&self) -> StoreResult<u64> {
         self.timed("count_events", self.inner.count_events()).await
+    }
+}
+
+#[async_trait]
+impl FetchStateStore for InstrumentedStore {
+    async fn commit_fetch(&self, commit: &FetchCommit<'_>) -> StoreResult<InsertReport> {
+        self.timed("commit_fetch", self.inner.commit_fetch(commit))
+            .await
+    }
+    async fn watermark(
+        &self,
+        tenant: &TenantId,
+        source: &str,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        self.timed("watermark", self.inner.watermark(tenant, source))
+            .await
+    }
+    async fn list_content(
+        &self,
+        tenant: &TenantId,
+        source: &str,
+        listed: &[ContentRef],
+    ) -> StoreResult<Vec<ContentStatus>> {
+        self.timed(
+            "list_content",
+            self.inner.list_content(tenant, source, listed),
+        )
+        .await
+    }
+    async fn mark_content_expired(
+        &self,
+        tenant: &TenantId,
+        source: &str,
+        content_id: &str,
+    ) -> StoreResult<()> {
+        self.timed(
+            "mark_content_expired",
+            self.inner.mark_content_expired(tenant, source, content_id),
+        )
+        .await
+    }
+    async fn record_run(
+        &self,
+        tenant: &TenantId,
+        source: &str,
+        run: &RunRecord,
+    ) -> StoreResult<()> {
+        self.timed("record_run", self.inner.record_run(tenant, source, run))
+            .await
+    }
+    async fn source_states(&self) -> StoreResult<Vec<SourceState>> {
+        self.timed("source_states", self.inner.source_states())
+            .await
+    }
+    async fn coverage(&self, query: &CoverageQuery) -> StoreResult<Vec<CoverageRow>> {
+        self.timed("coverage", self.inner.coverage(query)).await
+    }
+    async fn prune_fetch_state(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        self.timed("prune_fetch_state", self.inner.prune_fetch_state(cutoff))
+            .await
+    }
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "try_acquire_lease",
+            self.inner.try_acquire_lease(name, holder, ttl),
+        )
+        .await
+    }
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        self.timed("release_lease", self.inner.release_lease(name, holder))
+            .await
     }
 }
 

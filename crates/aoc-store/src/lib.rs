@@ -22,8 +22,8 @@ use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
 pub use codec::{EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event, encode_chunk};
 pub use error::{StoreError, StoreResult};
 pub use fetch_state::{
-    ContentRef, ContentStatus, CoverageQuery, CoverageRow, DelayStats, FetchCommit, FetchStateStore,
-    RunRecord, SourceProblem, SourceState,
+    ContentRef, ContentStatus, CoverageQuery, CoverageRow, DelayStats, FetchCommit,
+    FetchStateStore, RunRecord, SourceProblem, SourceState,
 };
 pub use filter::{Bind, Dialect, SqlFilter, event_filter, into_page};
 pub use instrumented::InstrumentedStore;
