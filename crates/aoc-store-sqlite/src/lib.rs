@@ -4,6 +4,7 @@
 //! pool is cheaper than retrying on `SQLITE_BUSY`), reads through a pool of several, which WAL
 //! lets run beside the writer.
 
+mod fetch_state;
 mod fts;
 mod rows;
 #[cfg(test)]
@@ -108,12 +109,13 @@ impl SqliteStore {
         Ok(into_page(items, query))
     }
 
+    /// Writes one chunk; returns the ids of the events that were not stored before.
     async fn insert_chunk(
         &self,
         tx: &mut sqlx::Transaction<'_, Sqlite>,
         columns: &[EventColumns<'_>],
         ingested_at: i64,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<EventId>> {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
              operation, result, actor_upn, actor_id, client_ip, summary, payload) ",
@@ -142,7 +144,7 @@ impl SqliteStore {
             .await
             .map_err(map_err)?;
         if inserted.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         // Index the new rows only; a repeat of a stored event must not be indexed twice.
         let by_id: std::collections::HashMap<&[u8], &str> = columns
@@ -155,7 +157,41 @@ impl SqliteStore {
                 .push_bind(by_id.get(id.as_slice()).copied().unwrap_or_default());
         });
         fts.build().execute(&mut **tx).await.map_err(map_err)?;
-        Ok(inserted.len() as u64)
+        inserted
+            .into_iter()
+            .map(|(_, id)| {
+                let id: [u8; 16] = id
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("event id is not 16 bytes".into()))?;
+                Ok(EventId::from_bytes(id))
+            })
+            .collect()
+    }
+
+    /// Stores the events not stored yet, inside `tx`, and returns the ids of those it stored (a
+    /// repeat within `events` is stored, and listed, once). Writes in chunks, encoding the next
+    /// chunk while the current one is written.
+    pub(crate) async fn write_events(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Sqlite>,
+        events: &[Event],
+        ingested_at: DateTime<Utc>,
+    ) -> StoreResult<Vec<EventId>> {
+        let ingested_at = micros(ingested_at);
+        let mut chunks = events.chunks(INSERT_CHUNK);
+        let mut current = chunks.next().map(encode_chunk).transpose()?;
+        let mut new = Vec::new();
+        while let Some(columns) = current {
+            // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
+            let next = chunks.next();
+            let (written, encoded) =
+                tokio::join!(self.insert_chunk(tx, &columns, ingested_at), async {
+                    next.map(encode_chunk).transpose()
+                });
+            new.extend(written?);
+            current = encoded?;
+        }
+        Ok(new)
     }
 }
 
@@ -165,21 +201,8 @@ impl EventStore for SqliteStore {
         if events.is_empty() {
             return Ok(InsertReport::default());
         }
-        let ingested_at = micros(Utc::now());
         let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let mut chunks = events.chunks(INSERT_CHUNK);
-        let mut current = chunks.next().map(encode_chunk).transpose()?;
-        let mut new = 0;
-        while let Some(columns) = current {
-            // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
-            let next = chunks.next();
-            let (written, encoded) =
-                tokio::join!(self.insert_chunk(&mut tx, &columns, ingested_at), async {
-                    next.map(encode_chunk).transpose()
-                });
-            new += written?;
-            current = encoded?;
-        }
+        let new = self.write_events(&mut tx, events, Utc::now()).await?.len() as u64;
         tx.commit().await.map_err(map_err)?;
         Ok(InsertReport {
             new,

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use aoc_store::Store;
 
@@ -111,4 +112,111 @@ async fn both_text_plans_match_the_reference() {
             }
         }
     }
+}
+
+/// A commit that fails at its last step leaves nothing behind: no events, no coverage, no ledger
+/// change, no watermark.
+#[tokio::test]
+async fn a_failed_commit_stores_nothing() {
+    use aoc_model::TenantId;
+    use aoc_store::FetchStateStore;
+    use aoc_store::testsuite::data::{base_time, varied_events};
+    use aoc_store::{ContentRef, ContentStatus, CoverageQuery, EventStore, FetchCommit};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("atomic.db").display()
+    ))
+    .await
+    .expect("open");
+    store.migrate().await.expect("migrate");
+    // The watermark is written last: make that write fail.
+    sqlx::query(
+        "CREATE TRIGGER poison BEFORE INSERT ON source_state WHEN NEW.source = 'poisoned' \
+         BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+    )
+    .execute(&store.writer)
+    .await
+    .expect("trigger");
+    let tenant = TenantId::new("t");
+    let blob = ContentRef {
+        id: "blob".into(),
+        created: base_time(),
+        expires: None,
+    };
+    store
+        .list_content(&tenant, "poisoned", std::slice::from_ref(&blob))
+        .await
+        .expect("list");
+    let events = varied_events(10);
+    let commit = FetchCommit {
+        tenant: &tenant,
+        source: "poisoned",
+        events: &events,
+        available_at: Some(base_time()),
+        content_id: Some("blob"),
+        watermark: Some(base_time()),
+    };
+    assert!(store.commit_fetch(&commit).await.is_err());
+    assert_eq!(store.count_events().await.expect("count"), 0);
+    assert_eq!(
+        store.watermark(&tenant, "poisoned").await.expect("wm"),
+        None
+    );
+    assert_eq!(
+        store
+            .list_content(&tenant, "poisoned", std::slice::from_ref(&blob))
+            .await
+            .expect("list"),
+        vec![ContentStatus::Listed]
+    );
+    let coverage = store
+        .coverage(&CoverageQuery::default())
+        .await
+        .expect("coverage");
+    assert!(
+        coverage.iter().all(|r| r.records_fetched == 0),
+        "{coverage:?}"
+    );
+
+    sqlx::query("DROP TRIGGER poison")
+        .execute(&store.writer)
+        .await
+        .expect("drop");
+    assert_eq!(store.commit_fetch(&commit).await.expect("commit").new, 10);
+    assert_eq!(
+        store.watermark(&tenant, "poisoned").await.expect("wm"),
+        Some(base_time())
+    );
+}
+
+/// Processes sharing the file race for a lease: one wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_race_between_processes_has_one_winner() {
+    use aoc_store::FetchStateStore;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("leases.db").display());
+    let first = SqliteStore::connect(&url).await.expect("open");
+    first.migrate().await.expect("migrate");
+    let mut stores = vec![Arc::new(first)];
+    for _ in 1..4 {
+        stores.push(Arc::new(SqliteStore::connect(&url).await.expect("open")));
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(8));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = Arc::clone(&stores[i % stores.len()]);
+        let start = Arc::clone(&start);
+        tasks.spawn(async move {
+            start.wait().await;
+            store
+                .try_acquire_lease("race", &format!("holder-{i}"), Duration::from_secs(60))
+                .await
+                .expect("try_acquire_lease")
+        });
+    }
+    let won = tasks.join_all().await.into_iter().filter(|&w| w).count();
+    assert_eq!(won, 1);
 }
