@@ -1,6 +1,7 @@
 //! The server engine: PostgreSQL, events range-partitioned by month, `tsvector` + GIN for full
 //! text, idempotent batch inserts through `UNNEST` arrays.
 
+mod fetch_state;
 mod partitions;
 mod rows;
 #[cfg(test)]
@@ -18,8 +19,8 @@ use uuid::Uuid;
 use aoc_model::search::SearchText;
 use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
 use aoc_store::{
-    Bind, Dialect, EventColumns, EventStore, InsertReport, Store, StoreError, StoreResult,
-    encode_chunk, event_filter, into_page,
+    Bind, Dialect, EventColumns, EventStore, FetchCommit, InsertReport, Store, StoreError,
+    StoreResult, encode_chunk, event_filter, into_page,
 };
 
 use aoc_store::SELECT_COLUMNS;
@@ -79,36 +80,86 @@ impl PostgresStore {
         })
     }
 
-    async fn try_insert(&self, events: &[Event]) -> StoreResult<InsertReport> {
+    /// Stores `events` as [`EventStore::insert_events`] describes and, when `commit` is given,
+    /// its fetch state, in one transaction.
+    async fn store_batch(
+        &self,
+        events: &[Event],
+        commit: Option<&FetchCommit<'_>>,
+    ) -> StoreResult<InsertReport> {
+        if let Some(bad) = events
+            .iter()
+            .find(|e| !(1..=9999).contains(&e.timestamp.year()))
+        {
+            return Err(StoreError::invalid(
+                "timestamp",
+                format!("{} is outside the years 1 to 9999", bad.timestamp),
+            ));
+        }
+        match self.try_store(events, commit).await {
+            // 23514: no partition for a row, because another process dropped it under our cache.
+            Err(StoreError::Internal(message))
+                if message.contains("23514") || message.contains("no partition") =>
+            {
+                self.partitions.forget();
+                self.try_store(events, commit).await
+            }
+            other => other,
+        }
+    }
+
+    async fn try_store(
+        &self,
+        events: &[Event],
+        commit: Option<&FetchCommit<'_>>,
+    ) -> StoreResult<InsertReport> {
         self.partitions
             .ensure(&self.pool, events.iter().map(|e| e.timestamp))
             .await?;
         let ingested_at = Utc::now();
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(INSERT_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let mut chunks = events.chunks(INSERT_CHUNK);
-        let mut current = chunks.next().map(encode_chunk).transpose()?;
-        let mut new = 0;
-        while let Some(columns) = current {
-            // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
-            let next = chunks.next();
-            let (written, encoded) =
-                tokio::join!(insert_chunk(&mut tx, &columns, ingested_at), async {
-                    next.map(encode_chunk).transpose()
-                });
-            new += written?;
-            current = encoded?;
+        let new = write_events(&mut tx, events, ingested_at).await?;
+        if let Some(commit) = commit {
+            fetch_state::record_commit(&mut tx, commit, &new, ingested_at).await?;
         }
         tx.commit().await.map_err(map_err)?;
+        let new = new.len() as u64;
         Ok(InsertReport {
             new,
             duplicate: events.len() as u64 - new,
         })
     }
+}
+
+/// Stores the events not stored yet, inside `tx`, and returns the ids of those it stored (a
+/// repeat within `events` is stored, and listed, once). Takes the insert lock, so `seq` follows
+/// commit order, and writes in chunks, encoding the next chunk while the current one is written.
+async fn write_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    events: &[Event],
+    ingested_at: DateTime<Utc>,
+) -> StoreResult<Vec<EventId>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(INSERT_LOCK)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    let mut chunks = events.chunks(INSERT_CHUNK);
+    let mut current = chunks.next().map(encode_chunk).transpose()?;
+    let mut new = Vec::new();
+    while let Some(columns) = current {
+        // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
+        let next = chunks.next();
+        let (written, encoded) = tokio::join!(insert_chunk(tx, &columns, ingested_at), async {
+            next.map(encode_chunk).transpose()
+        });
+        new.extend(written?);
+        current = encoded?;
+    }
+    Ok(new)
 }
 
 struct PgDialect;
@@ -140,25 +191,7 @@ impl EventStore for PostgresStore {
         if events.is_empty() {
             return Ok(InsertReport::default());
         }
-        if let Some(bad) = events
-            .iter()
-            .find(|e| !(1..=9999).contains(&e.timestamp.year()))
-        {
-            return Err(StoreError::invalid(
-                "timestamp",
-                format!("{} is outside the years 1 to 9999", bad.timestamp),
-            ));
-        }
-        match self.try_insert(events).await {
-            // 23514: no partition for a row, because another process dropped it under our cache.
-            Err(StoreError::Internal(message))
-                if message.contains("23514") || message.contains("no partition") =>
-            {
-                self.partitions.forget();
-                self.try_insert(events).await
-            }
-            other => other,
-        }
+        self.store_batch(events, None).await
     }
 
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
@@ -232,11 +265,12 @@ impl EventStore for PostgresStore {
     }
 }
 
+/// Writes one chunk; returns the ids of the events that were not stored before.
 async fn insert_chunk(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     columns: &[EventColumns<'_>],
     ingested_at: DateTime<Utc>,
-) -> StoreResult<u64> {
+) -> StoreResult<Vec<EventId>> {
     let n = columns.len();
     let mut ids = Vec::with_capacity(n);
     let mut tenants = Vec::with_capacity(n);
@@ -268,7 +302,7 @@ async fn insert_chunk(
         payloads.push(c.payload.as_slice());
         searches.push(c.search.as_str());
     }
-    let result = sqlx::query(
+    let inserted: Vec<(Uuid,)> = sqlx::query_as(
         "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
          operation, result, actor_upn, actor_id, client_ip, summary, payload, search) \
          SELECT id, tenant_id, dedupe_key, source, service, timestamp, $15, operation, result, \
@@ -278,7 +312,7 @@ async fn insert_chunk(
                      $13::bytea[], $14::text[]) \
               AS t(id, tenant_id, dedupe_key, source, service, timestamp, operation, result, \
                    actor_upn, actor_id, client_ip, summary, payload, search) \
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(ids)
     .bind(tenants)
@@ -295,10 +329,13 @@ async fn insert_chunk(
     .bind(payloads)
     .bind(searches)
     .bind(ingested_at)
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await
     .map_err(map_err)?;
-    Ok(result.rows_affected())
+    Ok(inserted
+        .into_iter()
+        .map(|(id,)| EventId::from_uuid(id))
+        .collect())
 }
 
 #[async_trait]

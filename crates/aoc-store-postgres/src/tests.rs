@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use aoc_store::Store;
 
@@ -13,6 +14,14 @@ fn test_database_url() -> String {
 
 /// A fresh store in a schema of its own, named after the test and re-created on every run.
 async fn fresh_store(name: &str) -> Arc<dyn Store> {
+    let url = fresh_schema(name).await;
+    let store = PostgresStore::connect(&url).expect("url");
+    store.migrate().await.expect("migrate");
+    Arc::new(store)
+}
+
+/// Creates the schema of a test; returns the URL of a connection that works in it.
+async fn fresh_schema(name: &str) -> String {
     let url = test_database_url();
     let schema = format!("aoc_t_{name}");
     let admin = sqlx::PgPool::connect(&url)
@@ -29,10 +38,7 @@ async fn fresh_store(name: &str) -> Arc<dyn Store> {
     }
     admin.close().await;
     let separator = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-    let store = PostgresStore::connect(&url).expect("url");
-    store.migrate().await.expect("migrate");
-    Arc::new(store)
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
 }
 
 aoc_store::store_behaviour_suite!(fresh_store);
@@ -59,4 +65,121 @@ async fn retention_drops_whole_partitions() {
         store.insert_events(&events[..3]).await.expect("insert").new,
         3
     );
+}
+
+/// A commit that fails at its last step leaves nothing behind: no events, no coverage, no ledger
+/// change, no watermark.
+#[tokio::test]
+async fn a_failed_commit_stores_nothing() {
+    use aoc_model::TenantId;
+    use aoc_store::testsuite::data::{base_time, varied_events};
+    use aoc_store::{
+        ContentRef, ContentStatus, CoverageQuery, EventStore, FetchCommit, FetchStateStore,
+    };
+
+    let url = fresh_schema("a_failed_commit_stores_nothing").await;
+    let store = PostgresStore::connect(&url).expect("url");
+    store.migrate().await.expect("migrate");
+    // The watermark is written last: make that write fail.
+    for ddl in [
+        "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.source = 'poisoned' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER poison BEFORE INSERT ON source_state \
+         FOR EACH ROW EXECUTE FUNCTION poison()",
+    ] {
+        sqlx::query(ddl)
+            .execute(&store.pool)
+            .await
+            .expect("trigger");
+    }
+    let tenant = TenantId::new("t");
+    let blob = ContentRef {
+        id: "blob".into(),
+        created: base_time(),
+        expires: None,
+    };
+    store
+        .list_content(&tenant, "poisoned", std::slice::from_ref(&blob))
+        .await
+        .expect("list");
+    let events = varied_events(10);
+    let commit = FetchCommit {
+        tenant: &tenant,
+        source: "poisoned",
+        events: &events,
+        available_at: Some(base_time()),
+        content_id: Some("blob"),
+        watermark: Some(base_time()),
+    };
+    assert!(store.commit_fetch(&commit).await.is_err());
+    assert_eq!(store.count_events().await.expect("count"), 0);
+    assert_eq!(
+        store.watermark(&tenant, "poisoned").await.expect("wm"),
+        None
+    );
+    assert_eq!(
+        store
+            .list_content(&tenant, "poisoned", std::slice::from_ref(&blob))
+            .await
+            .expect("list"),
+        vec![ContentStatus::Listed]
+    );
+    let coverage = store
+        .coverage(&CoverageQuery::default())
+        .await
+        .expect("coverage");
+    assert!(
+        coverage.iter().all(|r| r.records_fetched == 0),
+        "{coverage:?}"
+    );
+
+    sqlx::query("DROP TRIGGER poison ON source_state")
+        .execute(&store.pool)
+        .await
+        .expect("drop");
+    assert_eq!(store.commit_fetch(&commit).await.expect("commit").new, 10);
+    assert_eq!(
+        store.watermark(&tenant, "poisoned").await.expect("wm"),
+        Some(base_time())
+    );
+}
+
+/// Processes with pools of their own race for a lease, free and then expired: one wins each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_race_between_processes_has_one_winner() {
+    use aoc_store::FetchStateStore;
+
+    let url = fresh_schema("a_lease_race_between_processes_has_one_winner").await;
+    let mut stores = Vec::new();
+    for _ in 0..8 {
+        stores.push(Arc::new(PostgresStore::connect(&url).expect("url")));
+    }
+    stores[0].migrate().await.expect("migrate");
+    for store in &stores {
+        store.ping().await.expect("ping");
+    }
+    for round in ["free", "expired"] {
+        let start = Arc::new(tokio::sync::Barrier::new(stores.len()));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, store) in stores.iter().enumerate() {
+            let store = Arc::clone(store);
+            let start = Arc::clone(&start);
+            // The first round's lease is short, so the second races for an expired one.
+            let ttl = if round == "free" {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_secs(60)
+            };
+            tasks.spawn(async move {
+                start.wait().await;
+                store
+                    .try_acquire_lease("race", &format!("{round}-{i}"), ttl)
+                    .await
+                    .expect("try_acquire_lease")
+            });
+        }
+        let won = tasks.join_all().await.into_iter().filter(|&w| w).count();
+        assert_eq!(won, 1, "round {round}");
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+    }
 }
