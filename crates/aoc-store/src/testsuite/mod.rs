@@ -3,6 +3,16 @@
 //! per behaviour, so a failure names the behaviour and the engine.
 
 pub mod data;
+mod fetch_state;
+
+pub use fetch_state::{
+    a_lease_race_has_one_winner, commit_fetch_stores_events_and_reports_new,
+    coverage_counts_content_by_the_hour_it_became_available, coverage_counts_records_by_the_hour,
+    fetch_state_text_is_harmless, leases_are_exclusive_until_they_expire,
+    list_content_keeps_statuses, mark_content_expired_records_the_gap,
+    prune_fetch_state_forgets_old_hours_and_blobs, record_run_keeps_source_health,
+    watermark_only_moves_forward,
+};
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -33,7 +43,18 @@ macro_rules! store_behaviour_suite {
             retention_deletes_old_events_and_their_index,
             delete_events_by_id,
             events_after_follows_commit_order,
-            migrate_twice_is_harmless
+            migrate_twice_is_harmless,
+            commit_fetch_stores_events_and_reports_new,
+            watermark_only_moves_forward,
+            coverage_counts_records_by_the_hour,
+            coverage_counts_content_by_the_hour_it_became_available,
+            list_content_keeps_statuses,
+            mark_content_expired_records_the_gap,
+            record_run_keeps_source_health,
+            prune_fetch_state_forgets_old_hours_and_blobs,
+            leases_are_exclusive_until_they_expire,
+            a_lease_race_has_one_winner,
+            fetch_state_text_is_harmless
         );
     };
     (@tests $make:path; $($name:ident),* $(,)?) => {
