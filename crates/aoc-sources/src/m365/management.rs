@@ -127,17 +127,22 @@ impl ManagementSource<'_> {
             }
             for (i, blob) in pending.iter().enumerate() {
                 let last = i + 1 == pending.len();
-                let events = match self.fetch_blob(run, &ctx, blob).await? {
-                    Some(events) => events,
-                    None => Vec::new(),
-                };
-                run.commit(
-                    &events,
-                    Some(blob.reference.created),
-                    Some(&blob.reference.id),
-                    if last { watermark } else { None },
-                )
-                .await?;
+                let watermark = if last { watermark } else { None };
+                match self.fetch_blob(run, &ctx, blob).await? {
+                    Some(events) => {
+                        run.commit(
+                            &events,
+                            Some(blob.reference.created),
+                            Some(&blob.reference.id),
+                            watermark,
+                        )
+                        .await?;
+                    }
+                    // Gone: already marked expired in the ledger; only the watermark moves.
+                    None => {
+                        run.commit(&[], None, None, watermark).await?;
+                    }
+                }
             }
             start = end;
         }
