@@ -851,6 +851,7 @@ impl<'a> Gen<'a> {
 
     fn emit_ual_directory(&mut self, time: DateTime<Utc>, correlation: &str, u: UalDirectory) {
         let (id, mut m) = self.ual_base(8, "AzureActiveDirectory", &u.operation, time);
+        let removal = u.operation.starts_with("Remove");
         let intra = self.guid();
         m.insert("ResultStatus".into(), json!("Success"));
         m.insert("UserType".into(), json!(0));
@@ -874,7 +875,14 @@ impl<'a> Gen<'a> {
             Value::Array(
                 u.modified
                     .iter()
-                    .map(|(name, new)| json!({ "Name": name, "NewValue": new, "OldValue": "" }))
+                    .map(|(name, value)| {
+                        // Removals carry the old value, additions the new one.
+                        if removal {
+                            json!({ "Name": name, "NewValue": "", "OldValue": value })
+                        } else {
+                            json!({ "Name": name, "NewValue": value, "OldValue": "" })
+                        }
+                    })
                     .collect(),
             ),
         );

@@ -833,7 +833,7 @@ mod tests {
             client_state: "target-state".into(),
             tenant: tid.into(),
         }));
-        *lock(&inner.notify_cursor) = Some(Utc::now() - Duration::hours(12));
+        *lock(&inner.notify_cursor) = Some(Utc::now() - Duration::hours(24));
         tick(&inner).await;
         let seen = lock(&seen).clone();
         let items: Vec<&Value> = seen

@@ -341,21 +341,29 @@ async fn sign_in_ids(
 
 #[tokio::test]
 async fn late_records_arrive_within_two_hours() {
-    let tenant = "a1f0c5d2-1111-4a2b-8c3d-000000000007";
-    let late = start(config(3000, vec![FaultKind::Late])).await;
-    let punctual = start(config(3000, Vec::new())).await;
-    let late_token = late.token(tenant, GRAPH).await;
-    let punctual_token = punctual.token(tenant, GRAPH).await;
+    let late = start(config(6000, vec![FaultKind::Late])).await;
+    let punctual = start(config(6000, Vec::new())).await;
 
-    // 65–100 minutes ago: punctual records are all visible, some late ones are not yet.
-    let (from, to) = (minutes_ago(100), minutes_ago(65));
+    // 65–105 minutes ago: punctual records are all visible, some late ones are not yet. Volume
+    // follows each tenant's local hours, so take the busiest of a few tenants.
+    let (from, to) = (minutes_ago(105), minutes_ago(65));
+    let tenant = (0..5)
+        .map(|i| format!("a1f0c5d2-1111-4a2b-8c3d-00000000010{i}"))
+        .max_by_key(|tenant| {
+            late.sim
+                .ground_truth(tenant, to - chrono::Duration::minutes(5), to)
+                .len()
+        })
+        .expect("candidates");
     let truth: BTreeSet<String> = late
         .sim
-        .ground_truth(tenant, from, to)
+        .ground_truth(&tenant, from, to)
         .iter()
         .filter(|r| detect_kind(r) == RecordKind::SignIn)
         .map(id_of)
         .collect();
+    let late_token = late.token(&tenant, GRAPH).await;
+    let punctual_token = punctual.token(&tenant, GRAPH).await;
     assert_eq!(
         sign_in_ids(&punctual, &punctual_token, from, to).await,
         truth
@@ -372,7 +380,7 @@ async fn late_records_arrive_within_two_hours() {
     // the reports limit of 5 requests per 10 s is not reached).
     let tenant = "a1f0c5d2-1111-4a2b-8c3d-000000000008";
     let late_token = late.token(tenant, GRAPH).await;
-    let (from, to) = (minutes_ago(195), minutes_ago(135));
+    let (from, to) = (minutes_ago(180), minutes_ago(135));
     let truth: BTreeSet<String> = late
         .sim
         .ground_truth(tenant, from, to)
