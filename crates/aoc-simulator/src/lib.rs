@@ -104,7 +104,7 @@
 //! * `GET /_simulator/stats` → [`Stats`] as JSON.
 //! * `PUT /_simulator/tenants/{tenant}` with a [`TenantBehaviour`] JSON body (missing fields take
 //!   their defaults); `GET` shows the tenant's domain, users and behaviour.
-//! * `GET|PUT /_simulator/faults` with `{"rate":0.2,"kinds":["throttle","slow"],
+//! * `GET|PUT /_simulator/faults` (like [`Simulator::set_faults`]) with `{"rate":0.2,"kinds":["throttle","slow"],
 //!   "retry_after_ms":1000,"slow_ms":3000}` changes request faults at runtime.
 //! * `POST /_simulator/subscriptions/{id}/lifecycle?event=reauthorizationRequired|subscriptionRemoved|missed`
 //!   sends a lifecycle notification to the subscription's `lifecycleNotificationUrl`.
@@ -116,8 +116,8 @@
 //! automation service principal, groups, SharePoint sites, Teams. Data exists for all time: the
 //! records of each (tenant, UTC hour) are generated from (tenant seed, hour) alone — about
 //! [`SimulatorConfig::records_per_hour`] of them, more in local business hours, fewer at night
-//! and on weekends — so the same seed always gives the same records and ids. Generated hours are
-//! cached in memory (bounded).
+//! and on weekends — so the same seed and volume always give the same records and ids, whatever
+//! the faults. Generated hours are cached in memory (bounded).
 //!
 //! The mix: Graph sign-ins (most; successes, `50126` bad passwords, `500121` MFA denials,
 //! `53003` Conditional Access blocks, `50053` lockouts, risky sign-ins with
