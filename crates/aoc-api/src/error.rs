@@ -17,6 +17,23 @@ pub enum ApiError {
     NotFound(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The request body is not what the route reads (not JSON, wrong shape).
+    #[error("invalid body: {0}")]
+    InvalidBody(String),
+    #[error("request body too large")]
+    BodyTooLarge,
+    /// The caller could not show it holds the shared secret (a webhook's `clientState`).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The route is switched off by configuration: answered as an unknown route.
+    #[error("{0}")]
+    Disabled(&'static str),
+    /// `POST /api/fetch-audit-logs` on a server without Microsoft 365 tenants.
+    #[error("collection is not configured")]
+    CollectionNotConfigured,
+    /// A failure of the server itself; the detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -88,6 +105,48 @@ impl IntoResponse for ApiError {
                 "Not found",
                 format!("{what} does not exist"),
             ),
+            Self::InvalidBody(reason) => problem(
+                StatusCode::BAD_REQUEST,
+                "/problems/invalid-body",
+                "Invalid body",
+                reason.clone(),
+            ),
+            Self::BodyTooLarge => problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "/problems/body-too-large",
+                "Body too large",
+                "the request body is larger than this server accepts".into(),
+            ),
+            Self::Forbidden(detail) => problem(
+                StatusCode::FORBIDDEN,
+                "/problems/forbidden",
+                "Forbidden",
+                detail.clone(),
+            ),
+            Self::Disabled(detail) => problem(
+                StatusCode::NOT_FOUND,
+                "/problems/not-found",
+                "Not found",
+                (*detail).into(),
+            ),
+            Self::CollectionNotConfigured => problem(
+                StatusCode::CONFLICT,
+                "/problems/collection-not-configured",
+                "Collection not configured",
+                "no Microsoft 365 tenant is configured on this server: set TENANT_ID, CLIENT_ID and \
+                 CLIENT_SECRET (one tenant) or AOC_TENANTS_FILE (several), or run `aoc serve --demo` \
+                 to collect from the built-in simulator"
+                    .into(),
+            ),
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "/problems/internal",
+                    "Internal error",
+                    "the server failed to answer; the request id identifies it in the logs".into(),
+                )
+            }
             Self::Store(StoreError::InvalidArgument { field, message }) => problem_with_params(
                 StatusCode::BAD_REQUEST,
                 "/problems/invalid-parameter",

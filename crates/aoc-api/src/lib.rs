@@ -1,4 +1,5 @@
-//! AOC's HTTP API (axum): `/health`, `/metrics` and the JSON routes under `/api`.
+//! AOC's HTTP API (axum): `/health`, `/metrics`, the JSON routes under `/api`, and the Graph
+//! change-notification webhook.
 //!
 //! Handlers parse and validate input, call the store or a service, and shape the response;
 //! they hold no SQL. Every error leaves as `application/problem+json` (RFC 9457), mapped once
@@ -10,6 +11,7 @@ mod params;
 mod router;
 mod routes;
 mod telemetry;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use router::router;
 pub use telemetry::RequestId;
+pub use webhook::{GraphWebhook, WebhookSignal};
 
 #[cfg(test)]
 mod tests;
@@ -46,4 +49,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: PrometheusHandle,
     pub settings: Arc<ApiSettings>,
+    /// The Microsoft 365 collector, when tenants are configured: lists configured sources and
+    /// serves `POST /api/fetch-audit-logs`. `None` answers that route with 409.
+    pub collection: Option<Arc<aoc_sources::m365::Collector>>,
+    /// Graph change notifications, when a `clientState` is configured. `None` switches
+    /// `POST /api/webhooks/graph` off (404).
+    pub webhook: Option<Arc<GraphWebhook>>,
 }

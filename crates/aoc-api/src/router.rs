@@ -3,13 +3,14 @@
 use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::error::problem;
-use crate::routes::{events, health};
+use crate::routes::{events, health, webhooks};
 use crate::telemetry::{self, REQUEST_ID};
 use crate::{ApiSettings, AppState};
 
@@ -45,13 +46,16 @@ async fn not_found() -> axum::response::Response {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/events", get(events::list))
-        .route("/events/{id}", get(events::get));
+        .route("/events/{id}", get(events::get))
+        .route("/webhooks/graph", post(webhooks::graph));
     let mut app = Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
         .nest("/api", api)
         .fallback(not_found)
+        // One body limit, the configured one: axum's own default (2 MiB) is switched off.
         .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes))
+        .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::new());
     if let Some(cors) = cors(&state.settings) {
         app = app.layer(cors);

@@ -1,4 +1,6 @@
-//! The router driven in-process (no socket) against a real SQLite store.
+//! The router driven in-process (no socket) against real stores.
+
+mod webhooks;
 
 use std::sync::{Arc, OnceLock};
 
@@ -39,12 +41,19 @@ fn fixture_events() -> Vec<aoc_model::Event> {
         .collect()
 }
 
-async fn app_with(store: Arc<dyn Store>, settings: ApiSettings) -> Router {
-    router(AppState {
+/// The state of a server without collection or webhook.
+fn state_with(store: Arc<dyn Store>, settings: ApiSettings) -> AppState {
+    AppState {
         store,
         metrics: metrics(),
         settings: Arc::new(settings),
-    })
+        collection: None,
+        webhook: None,
+    }
+}
+
+async fn app_with(store: Arc<dyn Store>, settings: ApiSettings) -> Router {
+    router(state_with(store, settings))
 }
 
 async fn app() -> (Router, Vec<aoc_model::Event>) {
