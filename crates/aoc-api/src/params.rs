@@ -20,10 +20,12 @@ impl Params {
         for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             let (name, value) = (name.into_owned(), value.into_owned());
             if !allowed.contains(&name.as_str()) {
-                return Err(ApiError::invalid(
-                    name,
-                    format!("unknown parameter; known ones are {}", allowed.join(", ")),
-                ));
+                let reason = if allowed.is_empty() {
+                    "unknown parameter; this route takes none".to_owned()
+                } else {
+                    format!("unknown parameter; known ones are {}", allowed.join(", "))
+                };
+                return Err(ApiError::invalid(name, reason));
             }
             if map.contains_key(&name) {
                 return Err(ApiError::invalid(name, "given more than once"));

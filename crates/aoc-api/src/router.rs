@@ -1,16 +1,16 @@
 //! The router and its middleware stack.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::error::problem;
-use crate::routes::{events, health, webhooks};
+use crate::routes::{events, fetch, health, sources, webhooks};
 use crate::telemetry::{self, REQUEST_ID};
 use crate::{ApiSettings, AppState};
 
@@ -47,6 +47,9 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::get))
+        .route("/sources", get(sources::list))
+        .route("/sources/coverage", get(sources::coverage))
+        .route("/fetch-audit-logs", post(fetch::fetch_audit_logs))
         .route("/webhooks/graph", post(webhooks::graph));
     let mut app = Router::new()
         .route("/health", get(health::health))

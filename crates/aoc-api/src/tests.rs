@@ -1,5 +1,6 @@
 //! The router driven in-process (no socket) against real stores.
 
+mod collection;
 mod webhooks;
 
 use std::sync::{Arc, OnceLock};

@@ -31,7 +31,7 @@ const EVENT_PARAMS: [&str; 14] = [
 ];
 
 /// An RFC 3339 time (`2025-03-01T10:15:42Z`, any offset) or a date (`2025-03-01`, midnight UTC).
-fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .or_else(|_| {

@@ -61,7 +61,10 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
+/// Prometheus text. The source gauges are refreshed from the store first (one query), so lag
+/// keeps growing between collection runs as it does in reality.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    crate::routes::sources::refresh_gauges(&state).await;
     (
         [(
             header::CONTENT_TYPE,

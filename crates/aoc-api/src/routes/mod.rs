@@ -1,3 +1,5 @@
 pub mod events;
+pub mod fetch;
 pub mod health;
+pub mod sources;
 pub mod webhooks;
