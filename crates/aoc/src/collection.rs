@@ -11,8 +11,9 @@ use tokio::time::Instant;
 use aoc_api::webhook::WebhookSignal;
 use aoc_simulator::{Simulator, SimulatorConfig};
 use aoc_sources::m365::{
-    AppIdentity, GraphSubscriptions, AzureCloud, CollectSettings, Collector, Credential, Endpoints, HttpPolicy,
-    NoProgress, RunRequest, RunStatus, Secret, SourceKind, SourceRun, TenantConfig, next_delay,
+    AppIdentity, AzureCloud, CollectSettings, Collector, Credential, Endpoints, GraphSubscriptions,
+    HttpPolicy, NoProgress, RunRequest, RunStatus, Secret, SourceKind, SourceRun, TenantConfig,
+    next_delay,
 };
 use aoc_store::Store;
 

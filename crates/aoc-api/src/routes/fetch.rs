@@ -56,16 +56,10 @@ pub async fn fetch_audit_logs(
         ..RunRequest::default()
     };
     // Its own task, so a caller who gives up waiting does not cut the run off half-way: it
-    // finishes, records its outcome and releases its leases. A blocking-pool thread drives it
-    // on this runtime because rustc cannot prove `Collector::run`'s future `Send` (its
-    // `buffer_unordered` closure over borrowed tenants), which `tokio::spawn` and axum
-    // handlers require; `block_on` does not.
-    let runtime = tokio::runtime::Handle::current();
-    let runs = tokio::task::spawn_blocking(move || {
-        runtime.block_on(collection.run(&request, &NoProgress))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("the collection run stopped: {e}")))?;
+    // finishes, records its outcome and releases its leases.
+    let runs = tokio::spawn(async move { collection.run(&request, &NoProgress).await })
+        .await
+        .map_err(|e| ApiError::Internal(format!("the collection run stopped: {e}")))?;
     Ok(Json(FetchReport {
         fetched: runs.iter().map(|r| r.fetched).sum(),
         new: runs.iter().map(|r| r.new).sum(),

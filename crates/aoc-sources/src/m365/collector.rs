@@ -2,6 +2,8 @@
 //! time per source (a lease in the store), one tenant's failure never touching another's.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,11 +18,11 @@ use super::cloud::Endpoints;
 use super::graph::GraphSource;
 use super::http::{HttpPolicy, MsHttp};
 use super::identity::{AppBearer, Secret, TokenCache};
-use super::subscriptions::GraphSubscriptions;
 use super::management::{MAX_LOOKBACK, ManagementSource, Subscriptions};
 use super::pacer::Pacer;
 use super::run::{Progress, RunCtx, RunError, RunStatus, SourceRun};
 use super::source::SourceKind;
+use super::subscriptions::GraphSubscriptions;
 use super::tenants::TenantConfig;
 
 /// How windows are chosen.
@@ -147,8 +149,16 @@ impl Collector {
                 jobs.push((tenant, *kind));
             }
         }
-        let mut runs: Vec<SourceRun> = futures_util::stream::iter(jobs)
-            .map(|(tenant, kind)| self.run_source(tenant, kind, request.hours, progress))
+        // Boxed as `Send` futures: a closure-built stream of borrowing futures defeats the
+        // compiler's `Send` proof, and callers spawn this.
+        let runs: Vec<Pin<Box<dyn Future<Output = SourceRun> + Send + '_>>> = jobs
+            .into_iter()
+            .map(|(tenant, kind)| {
+                Box::pin(self.run_source(tenant, kind, request.hours, progress))
+                    as Pin<Box<dyn Future<Output = SourceRun> + Send + '_>>
+            })
+            .collect();
+        let mut runs: Vec<SourceRun> = futures_util::stream::iter(runs)
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;

@@ -182,12 +182,15 @@ struct CachedToken {
     expires_at: DateTime<Utc>,
 }
 
+/// The token of one (tenant, resource); its lock also queues requests for it.
+type TokenSlot = Arc<Mutex<Option<CachedToken>>>;
+
 /// Tokens per (tenant, resource), shared by every collector of the process.
 #[derive(Clone)]
 pub struct TokenCache {
     http: MsHttp,
     login: reqwest::Url,
-    slots: Arc<Mutex<HashMap<(String, String), Arc<Mutex<Option<CachedToken>>>>>>,
+    slots: Arc<Mutex<HashMap<(String, String), TokenSlot>>>,
 }
 
 impl TokenCache {
@@ -235,8 +238,7 @@ impl TokenCache {
     async fn request(&self, app: &AppIdentity, resource: &str) -> Result<CachedToken, CallError> {
         let endpoint =
             Endpoints::join(&self.login, &format!("{}/oauth2/v2.0/token", app.tenant_id));
-        // The assertion's audience is the public token endpoint of the cloud only when AOC talks
-        // to it; it is always the URL posted to, which is what Entra checks.
+        // A certificate assertion's audience is the token endpoint it is posted to.
         let mut form: Vec<(&str, String)> = vec![
             ("grant_type", "client_credentials".into()),
             ("client_id", app.client_id.clone()),

@@ -135,7 +135,10 @@ impl GraphSubscriptions {
                             },
                         );
                         if expires - Utc::now() < RENEW_WHEN_LEFT {
-                            ("renew", self.renew_id(tenant, resource, &sub.id).await.err())
+                            (
+                                "renew",
+                                self.renew_id(tenant, resource, &sub.id).await.err(),
+                            )
                         } else {
                             ("keep", None)
                         }
@@ -255,7 +258,12 @@ impl GraphSubscriptions {
             .await;
         match result {
             Ok(()) => {
-                if let Some(held) = self.held.lock().await.get_mut(&(tenant.id.clone(), resource)) {
+                if let Some(held) = self
+                    .held
+                    .lock()
+                    .await
+                    .get_mut(&(tenant.id.clone(), resource))
+                {
                     held.expires = Utc::now() + LIFETIME;
                 }
                 tracing::info!(tenant = %tenant.id, resource, subscription = id, "Graph subscription renewed");

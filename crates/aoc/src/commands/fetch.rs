@@ -27,7 +27,10 @@ struct Bars {
 impl Bars {
     fn label(&self, tenant: &TenantId, source: &str) -> String {
         if self.several_tenants {
-            format!("{} {source}", &tenant.as_str()[..8.min(tenant.as_str().len())])
+            format!(
+                "{} {source}",
+                &tenant.as_str()[..8.min(tenant.as_str().len())]
+            )
         } else {
             source.to_owned()
         }
@@ -66,7 +69,11 @@ impl Progress for Bars {
             .lock()
             .ok()
             .and_then(|mut bars| bars.remove(&(run.tenant_id.clone(), source)));
-        let line = format!("{} {}", self.label(&run.tenant_id, &run.source), describe(run));
+        let line = format!(
+            "{} {}",
+            self.label(&run.tenant_id, &run.source),
+            describe(run)
+        );
         match bar {
             Some(bar) => bar.finish_with_message(describe(run)),
             None => {
@@ -88,7 +95,9 @@ fn describe(run: &SourceRun) -> String {
         RunStatus::Skipped => "skipped: another AOC process is fetching it".into(),
         RunStatus::Failed => format!(
             "FAILED: {}",
-            run.problem.as_ref().map_or("unknown error", |p| p.message.as_str())
+            run.problem
+                .as_ref()
+                .map_or("unknown error", |p| p.message.as_str())
         ),
     }
 }
@@ -131,7 +140,10 @@ pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<()> {
         several_tenants,
     };
     let runs = collector.run(&request, &bars).await;
-    let failed = runs.iter().filter(|r| r.status == RunStatus::Failed).count();
+    let failed = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Failed)
+        .count();
     if args.json {
         let summary = json!({
             "runs": runs,
@@ -143,7 +155,11 @@ pub async fn run(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<()> {
     } else {
         if !interactive {
             for run in &runs {
-                eprintln!("{} {}", bars.label(&run.tenant_id, &run.source), describe(run));
+                eprintln!(
+                    "{} {}",
+                    bars.label(&run.tenant_id, &run.source),
+                    describe(run)
+                );
             }
         }
         eprintln!(

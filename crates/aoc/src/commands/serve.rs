@@ -87,7 +87,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
                 interval_seconds = settings.fetch_interval.as_secs(),
                 "collection scheduled"
             );
-            let subscriptions = match (&settings.webhook_public_url, &settings.webhook_client_state) {
+            let subscriptions = match (&settings.webhook_public_url, &settings.webhook_client_state)
+            {
                 (Some(public), Some(state)) => {
                     let url = format!(
                         "{}/api/webhooks/graph",
@@ -141,8 +142,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
 
 /// Minutes to days: Graph records are minutes late, unified audit records hours, a few days.
 const LATENESS_BUCKETS: [f64; 12] = [
-    60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14_400.0, 28_800.0, 86_400.0, 172_800.0,
-    345_600.0, 604_800.0,
+    60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14_400.0, 28_800.0, 86_400.0, 172_800.0, 345_600.0,
+    604_800.0,
 ];
 
 fn install_metrics() -> anyhow::Result<PrometheusHandle> {

@@ -7,23 +7,33 @@ use crate::config::ConfigError;
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let listen: std::net::SocketAddr = args.listen.trim().parse().map_err(|_| {
-        ConfigError::option("listen", format!("invalid value {:?}: expected ADDRESS:PORT", args.listen))
+        ConfigError::option(
+            "listen",
+            format!("invalid value {:?}: expected ADDRESS:PORT", args.listen),
+        )
     })?;
     let seed: u64 = args.seed.trim().parse().map_err(|_| {
-        ConfigError::option("seed", format!("invalid value {:?}: expected a whole number", args.seed))
+        ConfigError::option(
+            "seed",
+            format!("invalid value {:?}: expected a whole number", args.seed),
+        )
     })?;
     let rate = match args.faults.trim().parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => r,
         _ => {
             return Err(ConfigError::option(
                 "faults",
-                format!("invalid value {:?}: expected a share of requests from 0 to 1", args.faults),
+                format!(
+                    "invalid value {:?}: expected a share of requests from 0 to 1",
+                    args.faults
+                ),
             )
             .into());
         }
     };
     let kinds = match &args.fault_kinds {
-        Some(list) => FaultKind::parse_list(list).map_err(|e| ConfigError::option("fault-kinds", e.to_string()))?,
+        Some(list) => FaultKind::parse_list(list)
+            .map_err(|e| ConfigError::option("fault-kinds", e.to_string()))?,
         None => FaultKind::all(),
     };
     let records_per_hour = match args.records_per_hour.trim().parse::<u32>() {
@@ -31,12 +41,19 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         _ => {
             return Err(ConfigError::option(
                 "records-per-hour",
-                format!("invalid value {:?}: expected 1 to 100000", args.records_per_hour),
+                format!(
+                    "invalid value {:?}: expected 1 to 100000",
+                    args.records_per_hour
+                ),
             )
             .into());
         }
     };
-    let notify = match (&args.notify_url, &args.notify_client_state, &args.notify_tenant) {
+    let notify = match (
+        &args.notify_url,
+        &args.notify_client_state,
+        &args.notify_tenant,
+    ) {
         (None, _, _) => None,
         (Some(url), Some(state), Some(tenant)) => Some(NotifyTarget {
             url: url.clone(),

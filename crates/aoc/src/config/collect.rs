@@ -63,20 +63,61 @@ impl CollectConfig {
                 let kinds = parse_sources("AOC_SOURCES", &names)
                     .map_err(|e| ConfigError::new("AOC_SOURCES", "sources", e.message))?;
                 if kinds.is_empty() {
-                    return Err(ConfigError::new("AOC_SOURCES", "sources", "no source named"));
+                    return Err(ConfigError::new(
+                        "AOC_SOURCES",
+                        "sources",
+                        "no source named",
+                    ));
                 }
                 kinds
             }
             None => SourceKind::ALL
                 .into_iter()
-                .filter(|k| !matches!(k, SourceKind::Management(_)) || endpoints.management.is_some())
+                .filter(|k| {
+                    !matches!(k, SourceKind::Management(_)) || endpoints.management.is_some()
+                })
                 .collect(),
         };
-        let backfill: u32 = number("BACKFILL_HOURS", "backfill-hours", &args.backfill_hours, 1, 720, "hours")?;
-        let overlap: u32 = number("FETCH_OVERLAP_MINUTES", "overlap-minutes", &args.overlap_minutes, 0, 1440, "minutes")?;
-        let settle: u32 = number("FETCH_SETTLE_MINUTES", "settle-minutes", &args.settle_minutes, 0, 120, "minutes")?;
-        let timeout: u64 = number("HTTP_TIMEOUT_SECONDS", "http-timeout-seconds", &args.http_timeout_seconds, 1, 600, "seconds")?;
-        let attempts: u32 = number("HTTP_MAX_ATTEMPTS", "http-max-attempts", &args.http_max_attempts, 1, 20, "attempts")?;
+        let backfill: u32 = number(
+            "BACKFILL_HOURS",
+            "backfill-hours",
+            &args.backfill_hours,
+            1,
+            720,
+            "hours",
+        )?;
+        let overlap: u32 = number(
+            "FETCH_OVERLAP_MINUTES",
+            "overlap-minutes",
+            &args.overlap_minutes,
+            0,
+            1440,
+            "minutes",
+        )?;
+        let settle: u32 = number(
+            "FETCH_SETTLE_MINUTES",
+            "settle-minutes",
+            &args.settle_minutes,
+            0,
+            120,
+            "minutes",
+        )?;
+        let timeout: u64 = number(
+            "HTTP_TIMEOUT_SECONDS",
+            "http-timeout-seconds",
+            &args.http_timeout_seconds,
+            1,
+            600,
+            "seconds",
+        )?;
+        let attempts: u32 = number(
+            "HTTP_MAX_ATTEMPTS",
+            "http-max-attempts",
+            &args.http_max_attempts,
+            1,
+            20,
+            "attempts",
+        )?;
         let tenants = match (&args.tenants_file, &args.tenant_id) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::new(
@@ -133,14 +174,20 @@ fn single_tenant(
 ) -> Result<TenantConfig, ConfigError> {
     let id = parse_tenant_id("TENANT_ID", tenant)
         .map_err(|e| ConfigError::new("TENANT_ID", "tenant-id", e.message))?;
-    let client_id = args
-        .client_id
-        .as_deref()
-        .ok_or_else(|| ConfigError::new("CLIENT_ID", "client-id", "missing: TENANT_ID needs the app registration's client id"))?;
-    uuid_check(client_id)
-        .map_err(|m| ConfigError::new("CLIENT_ID", "client-id", m))?;
+    let client_id = args.client_id.as_deref().ok_or_else(|| {
+        ConfigError::new(
+            "CLIENT_ID",
+            "client-id",
+            "missing: TENANT_ID needs the app registration's client id",
+        )
+    })?;
+    uuid_check(client_id).map_err(|m| ConfigError::new("CLIENT_ID", "client-id", m))?;
     let credential = CredentialSource {
-        client_secret: args.client_secret.clone().filter(|s| !s.is_empty()).map(Secret::new),
+        client_secret: args
+            .client_secret
+            .clone()
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
         certificate_path: args.client_certificate_path.clone(),
         ..CredentialSource::default()
     }
@@ -168,10 +215,13 @@ fn single_tenant(
 
 fn uuid_check(value: &str) -> Result<(), String> {
     if value.len() == 36
-        && value
-            .chars()
-            .enumerate()
-            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+        && value.chars().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
     {
         Ok(())
     } else {
@@ -210,7 +260,9 @@ mod tests {
         a.client_id = Some(APP.into());
         a.client_secret = Some("s3cr3t".into());
         a.sources = Some("sign_ins, o365.Audit.Exchange".into());
-        let config = CollectConfig::from_args(&a).expect("valid").expect("configured");
+        let config = CollectConfig::from_args(&a)
+            .expect("valid")
+            .expect("configured");
         assert_eq!(config.tenants[0].id.as_str(), T);
         assert_eq!(config.tenants[0].sources.len(), 2);
         assert!(!format!("{config:?}").contains("s3cr3t"));
@@ -226,20 +278,41 @@ mod tests {
             f(&mut a);
             CollectConfig::from_args(&a).expect_err("invalid").var
         };
-        assert_eq!(with(&|a| a.tenant_id = Some("contoso".into())), Some("TENANT_ID"));
+        assert_eq!(
+            with(&|a| a.tenant_id = Some("contoso".into())),
+            Some("TENANT_ID")
+        );
         assert_eq!(with(&|a| a.client_id = None), Some("CLIENT_ID"));
         assert_eq!(with(&|a| a.client_secret = None), Some("CLIENT_SECRET"));
-        assert_eq!(with(&|a| a.azure_cloud = "mars".into()), Some("AZURE_CLOUD"));
-        assert_eq!(with(&|a| a.graph_base_url = Some("nope".into())), Some("GRAPH_BASE_URL"));
-        assert_eq!(with(&|a| a.sources = Some("mail".into())), Some("AOC_SOURCES"));
-        assert_eq!(with(&|a| a.backfill_hours = "0".into()), Some("BACKFILL_HOURS"));
-        assert_eq!(with(&|a| a.http_max_attempts = "x".into()), Some("HTTP_MAX_ATTEMPTS"));
+        assert_eq!(
+            with(&|a| a.azure_cloud = "mars".into()),
+            Some("AZURE_CLOUD")
+        );
+        assert_eq!(
+            with(&|a| a.graph_base_url = Some("nope".into())),
+            Some("GRAPH_BASE_URL")
+        );
+        assert_eq!(
+            with(&|a| a.sources = Some("mail".into())),
+            Some("AOC_SOURCES")
+        );
+        assert_eq!(
+            with(&|a| a.backfill_hours = "0".into()),
+            Some("BACKFILL_HOURS")
+        );
+        assert_eq!(
+            with(&|a| a.http_max_attempts = "x".into()),
+            Some("HTTP_MAX_ATTEMPTS")
+        );
         assert_eq!(
             with(&|a| a.tenants_file = Some("/nonexistent.toml".into())),
             Some("AOC_TENANTS_FILE")
         );
         let mut a = args();
         a.client_id = Some(APP.into());
-        assert_eq!(CollectConfig::from_args(&a).expect_err("no tenant").var, Some("TENANT_ID"));
+        assert_eq!(
+            CollectConfig::from_args(&a).expect_err("no tenant").var,
+            Some("TENANT_ID")
+        );
     }
 }

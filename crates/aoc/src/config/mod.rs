@@ -211,7 +211,9 @@ impl ServeSettings {
         };
         let cors_origins = parse_origins(&args.cors_origins)?;
         let fetch_interval = match args.fetch_interval_seconds.trim().parse::<u64>() {
-            Ok(seconds) if (10..=86_400).contains(&seconds) => std::time::Duration::from_secs(seconds),
+            Ok(seconds) if (10..=86_400).contains(&seconds) => {
+                std::time::Duration::from_secs(seconds)
+            }
             _ => {
                 return Err(ConfigError::new(
                     "FETCH_INTERVAL_SECONDS",
@@ -238,7 +240,9 @@ impl ServeSettings {
         let webhook_public_url = match args.webhook_public_url.as_deref() {
             None | Some("") => None,
             Some(value) => {
-                let url = url::Url::parse(value).ok().filter(|u| u.scheme() == "https" && u.host().is_some());
+                let url = url::Url::parse(value)
+                    .ok()
+                    .filter(|u| u.scheme() == "https" && u.host().is_some());
                 let Some(url) = url else {
                     return Err(ConfigError::new(
                         "WEBHOOK_PUBLIC_URL",

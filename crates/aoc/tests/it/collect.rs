@@ -101,7 +101,12 @@ fn policy() -> HttpPolicy {
     }
 }
 
-fn collector(store: Arc<dyn Store>, sim: &Sim, tenants: Vec<TenantConfig>, holder: &str) -> Collector {
+fn collector(
+    store: Arc<dyn Store>,
+    sim: &Sim,
+    tenants: Vec<TenantConfig>,
+    holder: &str,
+) -> Collector {
     let endpoints = Endpoints::new(
         AzureCloud::Public,
         Some(&sim.base),
@@ -117,7 +122,12 @@ fn collector(store: Arc<dyn Store>, sim: &Sim, tenants: Vec<TenantConfig>, holde
 }
 
 /// Every stored event of `tenant` with event time in `[from, to)`.
-async fn stored(store: &dyn Store, tenant: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> BTreeSet<EventId> {
+async fn stored(
+    store: &dyn Store,
+    tenant: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> BTreeSet<EventId> {
     let query = EventQuery {
         tenant: Some(TenantId::new(tenant)),
         from: Some(from),
@@ -148,7 +158,10 @@ pub fn assert_same(stored: &BTreeSet<EventId>, truth: &BTreeSet<EventId>, what: 
         "{what}: {missing} of {} ground-truth records missing, {extra} stored records not in the ground truth",
         truth.len()
     );
-    assert!(truth.len() > 100, "{what}: the window should hold many records");
+    assert!(
+        truth.len() > 100,
+        "{what}: the window should hold many records"
+    );
 }
 
 fn by_source(runs: &[SourceRun]) -> HashMap<String, &SourceRun> {
@@ -181,7 +194,11 @@ async fn backfill_with_faults(engine: Engine, name: &str) {
     assert_eq!(stats["requests_without_publisher_identifier"], 0, "{stats}");
     let (from, to) = checked_window(now);
     let truth = sim.truth(t, from, to);
-    assert_same(&stored(store.as_ref(), t, from, to).await, &truth, "backfill under faults");
+    assert_same(
+        &stored(store.as_ref(), t, from, to).await,
+        &truth,
+        "backfill under faults",
+    );
 
     // A second run over the same window stores nothing new.
     let again = c
@@ -254,13 +271,23 @@ async fn source_errors_carry_microsofts_code_and_spare_other_sources() {
         for kind in SourceKind::ALL {
             let st = state(bad_secret, kind);
             let error = st.last_error.expect("wrong secret is an error");
-            assert_eq!(error.code.as_deref(), Some("AADSTS7000215"), "{kind}: {error:?}");
+            assert_eq!(
+                error.code.as_deref(),
+                Some("AADSTS7000215"),
+                "{kind}: {error:?}"
+            );
             assert!(st.last_success.is_none());
-            assert!(!error.message.contains("wrong"), "the secret leaked: {}", error.message);
+            assert!(
+                !error.message.contains("wrong"),
+                "the secret leaked: {}",
+                error.message
+            );
         }
         let expect_code = |kind: SourceKind, code: &str, words: &str| {
             let st = state(restricted, kind);
-            let error = st.last_error.unwrap_or_else(|| panic!("{kind} should fail"));
+            let error = st
+                .last_error
+                .unwrap_or_else(|| panic!("{kind} should fail"));
             assert_eq!(error.code.as_deref(), Some(code), "{kind}: {error:?}");
             assert!(error.message.contains(words), "{kind}: {}", error.message);
         };
@@ -269,14 +296,21 @@ async fn source_errors_carry_microsofts_code_and_spare_other_sources() {
             "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
             "o365.Audit.AzureActiveDirectory",
         );
-        expect_code(SourceKind::IntuneAudit, "Authorization_RequestDenied", "DeviceManagementApps.Read.All");
-        expect_code(SourceKind::Management(ContentType::General), "AF20023", "disabled");
-        let runs = by_source(
-            &runs
-                .into_iter()
-                .filter(|r| r.tenant_id.as_str() == restricted)
-                .collect::<Vec<_>>(),
+        expect_code(
+            SourceKind::IntuneAudit,
+            "Authorization_RequestDenied",
+            "DeviceManagementApps.Read.All",
         );
+        expect_code(
+            SourceKind::Management(ContentType::General),
+            "AF20023",
+            "disabled",
+        );
+        let restricted_runs: Vec<SourceRun> = runs
+            .into_iter()
+            .filter(|r| r.tenant_id.as_str() == restricted)
+            .collect();
+        let runs = by_source(&restricted_runs);
         for kind in [
             SourceKind::DirectoryAudits,
             SourceKind::Management(ContentType::Exchange),
@@ -313,7 +347,10 @@ async fn expired_content_is_a_recorded_gap() {
         .await
         .expect("coverage");
     assert!(coverage.iter().map(|r| r.content_expired).sum::<u64>() > 0);
-    assert!(states[0].watermark.is_some(), "the run completed its window");
+    assert!(
+        states[0].watermark.is_some(),
+        "the run completed its window"
+    );
 }
 
 /// A source whose lease another process holds is skipped; once released it runs.
@@ -327,15 +364,20 @@ async fn a_held_lease_skips_the_source() {
         let mut tenant = tenant(t, "any");
         tenant.sources = vec![SourceKind::DirectoryAudits];
         let lease = format!("fetch:{t}:graph.directory_audits");
-        assert!(store
-            .try_acquire_lease(&lease, "other-process", Duration::from_secs(60))
-            .await
-            .expect("lease"));
+        assert!(
+            store
+                .try_acquire_lease(&lease, "other-process", Duration::from_secs(60))
+                .await
+                .expect("lease")
+        );
         let c = collector(Arc::clone(&store), &sim, vec![tenant], "this-process");
         let runs = c.run(&RunRequest::default(), &NoProgress).await;
         assert_eq!(runs[0].status, RunStatus::Skipped);
         assert_eq!(store.count_events().await.expect("count"), 0);
-        store.release_lease(&lease, "other-process").await.expect("release");
+        store
+            .release_lease(&lease, "other-process")
+            .await
+            .expect("release");
         let runs = c.run(&RunRequest::default(), &NoProgress).await;
         assert_eq!(runs[0].status, RunStatus::Ok, "{:?}", runs[0]);
         assert!(runs[0].new > 0);
@@ -365,7 +407,10 @@ async fn watermark_is_the_window_end_and_tokens_are_reused() {
         stats["token_requests"], 2,
         "one token per resource, reused across runs: {stats}"
     );
-    assert_eq!(stats["limit_throttles"], 0, "Graph pacing kept under the limit: {stats}");
+    assert_eq!(
+        stats["limit_throttles"], 0,
+        "Graph pacing kept under the limit: {stats}"
+    );
 }
 
 /// `aoc fetch`, killed with SIGKILL at five points of a backfill under faults and run again
@@ -414,7 +459,11 @@ async fn fetch_killed_at_five_points_still_stores_the_ground_truth() {
         }
         assert!(killed >= 5, "only {killed} kills landed mid-run");
         let output = fetch().output().expect("final fetch");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
         let store = db.store().await;
         let (from, to) = checked_window(now);
         assert_same(
@@ -460,13 +509,16 @@ async fn two_replicas_on_one_database_fetch_each_blob_once() {
             .json()
             .await
             .expect("json");
-        let done = sources["sources"]
-            .as_array()
-            .is_some_and(|list| list.len() == SourceKind::ALL.len() && list.iter().all(|s| !s["last_success"].is_null()));
+        let done = sources["sources"].as_array().is_some_and(|list| {
+            list.len() == SourceKind::ALL.len() && list.iter().all(|s| !s["last_success"].is_null())
+        });
         if done {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "replicas did not collect: {sources}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replicas did not collect: {sources}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     tokio::time::sleep(Duration::from_secs(25)).await;
@@ -475,7 +527,11 @@ async fn two_replicas_on_one_database_fetch_each_blob_once() {
     let _ = a.wait();
     let _ = b.wait();
     let stats = sim.simulator.stats();
-    let blob_gets = stats.requests_by_endpoint.get("mgmt.audit").copied().unwrap_or(0);
+    let blob_gets = stats
+        .requests_by_endpoint
+        .get("mgmt.audit")
+        .copied()
+        .unwrap_or(0);
     let store = db.store().await;
     let fetched: u64 = store
         .coverage(&aoc_store::CoverageQuery::default())
@@ -485,5 +541,8 @@ async fn two_replicas_on_one_database_fetch_each_blob_once() {
         .map(|row| row.content_fetched)
         .sum();
     assert!(fetched > 0);
-    assert_eq!(blob_gets, fetched, "each content blob is fetched exactly once across replicas");
+    assert_eq!(
+        blob_gets, fetched,
+        "each content blob is fetched exactly once across replicas"
+    );
 }
