@@ -111,6 +111,10 @@ pub struct CollectArgs {
     #[arg(long, env = "FETCH_SETTLE_MINUTES", default_value = "2")]
     pub settle_minutes: String,
 
+    /// Seconds a source stays locked to an AOC process that stopped (crashed) mid-run
+    #[arg(long, env = "FETCH_LEASE_SECONDS", default_value = "90")]
+    pub lease_seconds: String,
+
     /// Seconds a Microsoft request may take, body included
     #[arg(long, env = "HTTP_TIMEOUT_SECONDS", default_value = "60")]
     pub http_timeout_seconds: String,

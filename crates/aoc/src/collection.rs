@@ -143,7 +143,7 @@ pub async fn scheduler(
                     RunRequest {
                         tenant: Some(aoc_model::TenantId::new(tenant_id.to_ascii_lowercase())),
                         sources: Some(vec![SourceKind::DirectoryAudits]),
-                        hours: None,
+                        ..RunRequest::default()
                     }
                 }
                 WebhookSignal::Lifecycle { tenant_id, subscription_id, event } => {

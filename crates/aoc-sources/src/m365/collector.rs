@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DurationRound, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use futures_util::StreamExt;
 use tokio::sync::Mutex;
 
@@ -37,6 +37,7 @@ pub struct CollectSettings {
     pub backfill: Duration,
     /// Graph `$top`.
     pub page_size: u32,
+    /// How long a source stays locked to a process that stopped renewing (crashed).
     pub lease_ttl: Duration,
     /// (tenant, source) runs in flight at once.
     pub concurrency: usize,
@@ -49,7 +50,7 @@ impl Default for CollectSettings {
             settle: Duration::from_secs(2 * 60),
             backfill: Duration::from_secs(24 * 3600),
             page_size: 1000,
-            lease_ttl: Duration::from_secs(10 * 60),
+            lease_ttl: Duration::from_secs(90),
             concurrency: 4,
         }
     }
@@ -64,6 +65,8 @@ pub struct RunRequest {
     pub tenant: Option<TenantId>,
     /// Only these sources.
     pub sources: Option<Vec<SourceKind>>,
+    /// End the window here instead of at now − settle (re-reading a past window).
+    pub until: Option<DateTime<Utc>>,
 }
 
 pub struct Collector {
@@ -154,7 +157,7 @@ impl Collector {
         let runs: Vec<Pin<Box<dyn Future<Output = SourceRun> + Send + '_>>> = jobs
             .into_iter()
             .map(|(tenant, kind)| {
-                Box::pin(self.run_source(tenant, kind, request.hours, progress))
+                Box::pin(self.run_source(tenant, kind, request, progress))
                     as Pin<Box<dyn Future<Output = SourceRun> + Send + '_>>
             })
             .collect();
@@ -170,7 +173,7 @@ impl Collector {
         &self,
         tenant: &TenantConfig,
         kind: SourceKind,
-        hours: Option<u32>,
+        request: &RunRequest,
         progress: &dyn Progress,
     ) -> SourceRun {
         let started = Instant::now();
@@ -212,17 +215,18 @@ impl Collector {
             tenant,
             kind,
             progress,
-            holder: &self.holder,
-            lease_name: lease_name.clone(),
-            lease_ttl: self.settings.lease_ttl,
-            lease_renewed: Instant::now(),
             previous_watermark: None,
             fetched: 0,
             new: 0,
             duplicate: 0,
             problem: None,
         };
-        let outcome = self.collect(&mut run, hours, &mut summary).await;
+        // The lease is renewed beside the run, so a crashed process frees its sources within one
+        // lease time while a slow page or a long backfill keeps them.
+        let outcome = tokio::select! {
+            outcome = self.collect(&mut run, request, &mut summary) => outcome,
+            lost = self.keep_lease(&lease_name) => Err(lost),
+        };
         let finished = Utc::now();
         summary.fetched = run.fetched;
         summary.new = run.new;
@@ -266,12 +270,30 @@ impl Collector {
         summary
     }
 
+    /// Renews `lease` every third of its time; returns only when it is lost.
+    async fn keep_lease(&self, lease: &str) -> RunError {
+        let ttl = self.settings.lease_ttl;
+        let mut tick = tokio::time::interval(ttl / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match self.store.try_acquire_lease(lease, &self.holder, ttl).await {
+                Ok(true) => {}
+                Ok(false) => return RunError::LeaseLost,
+                // The store is down: the run's own commits fail too; keep trying meanwhile.
+                Err(e) => tracing::warn!(lease, error = %e, "lease not renewed"),
+            }
+        }
+    }
+
     async fn collect(
         &self,
         run: &mut RunCtx<'_>,
-        hours: Option<u32>,
+        request: &RunRequest,
         summary: &mut SourceRun,
     ) -> Result<(), RunError> {
+        let hours = request.hours;
         let (tenant, kind) = (run.tenant, run.kind);
         run.store
             .record_run(
@@ -285,7 +307,10 @@ impl Collector {
         let now = Utc::now()
             .duration_trunc(chrono::Duration::seconds(1))
             .unwrap_or_else(|_| Utc::now());
-        let to = now - chrono_duration(self.settings.settle);
+        let mut to = now - chrono_duration(self.settings.settle);
+        if let Some(until) = request.until {
+            to = to.min(until);
+        }
         let mut from = match (hours, watermark) {
             (Some(h), _) => now - chrono::Duration::hours(i64::from(h)),
             (None, Some(wm)) => wm - chrono_duration(self.settings.overlap),

@@ -1,8 +1,6 @@
 //! One run of one (tenant, source): the lease that makes it the only one, the commits that carry
 //! events, coverage and watermark together, and the health record it leaves.
 
-use std::time::{Duration, Instant};
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -89,10 +87,6 @@ pub(crate) struct RunCtx<'a> {
     pub tenant: &'a TenantConfig,
     pub kind: SourceKind,
     pub progress: &'a dyn Progress,
-    pub holder: &'a str,
-    pub lease_name: String,
-    pub lease_ttl: Duration,
-    pub lease_renewed: Instant,
     /// The watermark when the run started: records newer than it are seen for the first time.
     pub previous_watermark: Option<DateTime<Utc>>,
     pub fetched: u64,
@@ -111,7 +105,6 @@ impl RunCtx<'_> {
         content_id: Option<&str>,
         watermark: Option<DateTime<Utc>>,
     ) -> Result<InsertReport, RunError> {
-        self.keep_lease().await?;
         let report = self
             .store
             .commit_fetch(&FetchCommit {
@@ -139,22 +132,6 @@ impl RunCtx<'_> {
     pub fn note_problem(&mut self, problem: SourceProblem) {
         tracing::warn!(tenant = %self.tenant.id, source = self.kind.name(), code = ?problem.code, "{}", problem.message);
         self.problem.get_or_insert(problem);
-    }
-
-    /// Renews the lease when a third of it is used, so a long backfill keeps it.
-    async fn keep_lease(&mut self) -> Result<(), RunError> {
-        if self.lease_renewed.elapsed() < self.lease_ttl / 3 {
-            return Ok(());
-        }
-        if !self
-            .store
-            .try_acquire_lease(&self.lease_name, self.holder, self.lease_ttl)
-            .await?
-        {
-            return Err(RunError::LeaseLost);
-        }
-        self.lease_renewed = Instant::now();
-        Ok(())
     }
 
     /// Lateness histograms: event → available at the source (where it says), and event →

@@ -102,6 +102,14 @@ impl CollectConfig {
             120,
             "minutes",
         )?;
+        let lease: u64 = number(
+            "FETCH_LEASE_SECONDS",
+            "lease-seconds",
+            &args.lease_seconds,
+            3,
+            3600,
+            "seconds",
+        )?;
         let timeout: u64 = number(
             "HTTP_TIMEOUT_SECONDS",
             "http-timeout-seconds",
@@ -147,6 +155,7 @@ impl CollectConfig {
                 overlap: Duration::from_secs(u64::from(overlap) * 60),
                 settle: Duration::from_secs(u64::from(settle) * 60),
                 backfill: Duration::from_secs(u64::from(backfill) * 3600),
+                lease_ttl: Duration::from_secs(lease),
                 ..CollectSettings::default()
             },
             policy: HttpPolicy {
@@ -244,6 +253,7 @@ mod tests {
             settle_minutes: "2".into(),
             http_timeout_seconds: "60".into(),
             http_max_attempts: "6".into(),
+            lease_seconds: "90".into(),
             ..CollectArgs::default()
         }
     }

@@ -337,6 +337,7 @@ mod tests {
                 settle_minutes: "2".into(),
                 http_timeout_seconds: "60".into(),
                 http_max_attempts: "6".into(),
+                lease_seconds: "90".into(),
                 ..Default::default()
             },
         }
