@@ -7,3 +7,4 @@ mod dedupe;
 mod import;
 mod serve;
 mod support;
+mod webhook;
