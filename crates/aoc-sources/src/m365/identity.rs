@@ -324,6 +324,60 @@ mod tests {
         assert!(!format!("{app:?}").contains("s3cr3t"));
     }
 
+    /// A throwaway certificate made for these tests (`openssl req -x509 -newkey rsa:2048`);
+    /// its thumbprints below were computed by `openssl x509 -fingerprint`.
+    const TEST_PEM: &str = include_str!("../../../../fixtures/auth/test-certificate.pem");
+
+    fn decode_part(part: &str) -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+    }
+
+    #[test]
+    fn certificate_assertions_follow_both_documented_headers() {
+        let endpoint = "https://login.microsoftonline.com/t/oauth2/v2.0/token";
+        let current = Certificate::from_pem(TEST_PEM, AssertionStyle::Ps256Sha256).expect("pem");
+        assert_eq!(
+            current.thumbprint(),
+            "Co7pES5om0eEz2ZNvGIYkiqNKEMupGpdsQcaiCyNy2c"
+        );
+        let jwt = current.assertion("client-1", endpoint).expect("signed");
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header = decode_part(parts[0]);
+        assert_eq!(header["alg"], "PS256");
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(
+            header["x5t#S256"],
+            "Co7pES5om0eEz2ZNvGIYkiqNKEMupGpdsQcaiCyNy2c"
+        );
+        let claims = decode_part(parts[1]);
+        assert_eq!(claims["aud"], endpoint);
+        assert_eq!(
+            (&claims["iss"], &claims["sub"]),
+            (&Value::from("client-1"), &Value::from("client-1"))
+        );
+        let (nbf, exp) = (
+            claims["nbf"].as_i64().expect("nbf"),
+            claims["exp"].as_i64().expect("exp"),
+        );
+        assert!(exp - nbf <= 600 && exp > Utc::now().timestamp());
+        assert!(claims["jti"].as_str().is_some_and(|j| j.len() == 36));
+        assert!(parts[2].len() > 300, "an RSA-2048 signature");
+
+        let older = Certificate::from_pem(TEST_PEM, AssertionStyle::Rs256Sha1).expect("pem");
+        let header = decode_part(
+            older
+                .assertion("client-1", endpoint)
+                .expect("signed")
+                .split('.')
+                .next()
+                .expect("header"),
+        );
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header["x5t"], "sQ4bNj4Bx9FG4driG5yZsj8W34s");
+        assert!(!format!("{current:?}").contains("PRIVATE"));
+    }
+
     #[test]
     fn pem_without_a_key_is_refused_by_name() {
         let err = Certificate::from_pem(

@@ -121,6 +121,25 @@ fn collector(
     Collector::new(store, endpoints, policy(), settings, tenants, holder.into()).expect("collector")
 }
 
+/// AOC's API over `store` and `collector`, on a loopback port.
+async fn serve_api(store: Arc<dyn Store>, collector: Collector) -> String {
+    let app = aoc_api::router(aoc_api::AppState {
+        store,
+        metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
+            .build_recorder()
+            .handle(),
+        settings: Arc::new(aoc_api::ApiSettings::default()),
+        collection: Some(Arc::new(collector)),
+        webhook: None,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
 /// Every stored event of `tenant` with event time in `[from, to)`.
 async fn stored(
     store: &dyn Store,
@@ -262,6 +281,41 @@ async fn source_errors_carry_microsofts_code_and_spare_other_sources() {
             "test",
         );
         let runs = c.run(&RunRequest::default(), &NoProgress).await;
+        // What an admin sees: /api/sources over HTTP, with Microsoft's codes.
+        let api = serve_api(Arc::clone(&store), c).await;
+        let sources: serde_json::Value = reqwest::get(format!("{api}/api/sources"))
+            .await
+            .expect("sources")
+            .json()
+            .await
+            .expect("json");
+        let code_of = |t: &str, s: SourceKind| {
+            sources["sources"]
+                .as_array()
+                .and_then(|list| {
+                    list.iter()
+                        .find(|e| e["tenant_id"] == t && e["source"] == s.name())
+                })
+                .map(|e| (e["status"].clone(), e["last_error"]["code"].clone()))
+                .unwrap_or_else(|| panic!("{t} {s} missing from {sources}"))
+        };
+        assert_eq!(
+            code_of(bad_secret, SourceKind::DirectoryAudits).1,
+            "AADSTS7000215"
+        );
+        assert_eq!(
+            code_of(restricted, SourceKind::IntuneAudit).1,
+            "Authorization_RequestDenied"
+        );
+        assert_eq!(
+            code_of(restricted, SourceKind::Management(ContentType::General)).1,
+            "AF20023"
+        );
+        assert_eq!(
+            code_of(restricted, SourceKind::SignIns).1,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+        );
+        assert_eq!(code_of(restricted, SourceKind::DirectoryAudits).0, "ok");
         let states = store.source_states().await.expect("states");
         let state = |t: &str, s: SourceKind| {
             states
@@ -323,6 +377,34 @@ async fn source_errors_carry_microsofts_code_and_spare_other_sources() {
             assert_eq!(run.status, RunStatus::Ok, "{run:?}");
             assert!(run.new > 0, "{kind} collected nothing");
         }
+    }
+}
+
+/// A certificate credential (a signed client assertion) gets tokens and collects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_credentials_collect() {
+    let sim = Sim::start(faulty(0.0, 60)).await;
+    let db = TestDb::new(Engine::Sqlite, "certificate").await;
+    let store = db.store().await;
+    let t = "99999999-0000-4000-8000-000000000001";
+    let pem = std::fs::read_to_string(crate::support::fixture("auth/test-certificate.pem"))
+        .expect("test certificate");
+    let mut tenant = tenant(t, "unused");
+    tenant.app.credential = Credential::Certificate(Arc::new(
+        aoc_sources::m365::Certificate::from_pem(
+            &pem,
+            aoc_sources::m365::AssertionStyle::default(),
+        )
+        .expect("pem"),
+    ));
+    tenant.sources = vec![
+        SourceKind::DirectoryAudits,
+        SourceKind::Management(ContentType::Exchange),
+    ];
+    let c = collector(Arc::clone(&store), &sim, vec![tenant], "test");
+    for run in c.run(&RunRequest::default(), &NoProgress).await {
+        assert_eq!(run.status, RunStatus::Ok, "{run:?}");
+        assert!(run.new > 0, "{run:?}");
     }
 }
 

@@ -228,3 +228,49 @@ async fn serve_applies_the_retention() {
     );
     assert!(recent.iter().all(|e| ids.contains(&e.id)));
 }
+
+/// The README's run command: `serve --demo` collects a live tenant from the built-in simulator.
+#[tokio::test]
+async fn serve_demo_collects_from_the_built_in_simulator() {
+    let db = TestDb::new(crate::support::Engine::Sqlite, "serve_demo").await;
+    let (mut child, port) = start_serve(&db, &["--demo"], &[], Stdio::null()).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let sources = loop {
+        let sources: serde_json::Value = client
+            .get(format!("{base}/api/sources"))
+            .send()
+            .await
+            .expect("sources")
+            .json()
+            .await
+            .expect("json");
+        let list = sources["sources"].as_array().cloned().unwrap_or_default();
+        if list.len() == 8 && list.iter().all(|s| s["status"] == "ok") {
+            break list;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "demo did not collect: {sources}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert!(
+        sources
+            .iter()
+            .all(|s| s["last_run"]["new"].as_u64() > Some(0)),
+        "{sources:?}"
+    );
+    let page: serde_json::Value = client
+        .get(format!("{base}/api/events?page_size=5"))
+        .send()
+        .await
+        .expect("events")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(5), "{page}");
+    sigterm(&child);
+    assert!(child.wait().expect("wait").success());
+}
