@@ -101,6 +101,21 @@ impl ManagementSource<'_> {
         to: DateTime<Utc>,
         advance_watermark: bool,
     ) -> Result<(), RunError> {
+        self.collect_windows(run, from, to, advance_watermark)
+            .await
+            .map_err(|e| match e {
+                RunError::Call(call) => RunError::Call(explain(call, self.content_type)),
+                other => other,
+            })
+    }
+
+    async fn collect_windows(
+        &self,
+        run: &mut RunCtx<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        advance_watermark: bool,
+    ) -> Result<(), RunError> {
         self.ensure_subscription(&run.tenant.id).await?;
         let ctx = Context::new(run.kind.name()).with_tenant(run.tenant.id.clone());
         let mut start = from.max(Utc::now() - MAX_LOOKBACK);
@@ -392,6 +407,45 @@ impl ManagementSource<'_> {
             .await
             .insert((tenant.clone(), self.content_type));
         Ok(())
+    }
+}
+
+/// Plain words for the errors admins meet when setting AOC up.
+fn explain(error: CallError, content_type: ContentType) -> CallError {
+    let CallError::Microsoft {
+        service,
+        status,
+        code,
+        message,
+        request_id,
+    } = error
+    else {
+        return error;
+    };
+    let hint = match code.as_deref() {
+        Some("AF10001") => Some(format!(
+            "The app registration needs {} (application permission, with admin consent).",
+            SourceKind::Management(content_type).permission()
+        )),
+        Some("AF20011") => Some(
+            "Unified audit logging may be off in this tenant (Purview > Audit), or was switched on \
+             less than an hour ago; AOC retries at every run."
+                .to_owned(),
+        ),
+        Some("AF20010" | "AF20013") => {
+            Some("The tenant id must be the tenant's GUID, the same the app signs in to.".to_owned())
+        }
+        _ => None,
+    };
+    CallError::Microsoft {
+        service,
+        status,
+        message: match hint {
+            Some(hint) => format!("{message}. {hint}"),
+            None => message,
+        },
+        code,
+        request_id,
     }
 }
 
