@@ -190,7 +190,7 @@ fn by_source(runs: &[SourceRun]) -> HashMap<String, &SourceRun> {
 async fn backfill_with_faults(engine: Engine, name: &str) {
     let db = TestDb::new(engine, name).await;
     let store = db.store().await;
-    let sim = Sim::start(faulty(0.15, 60)).await;
+    let sim = Sim::start(faulty(0.2, 60)).await;
     let t = "11111111-0000-4000-8000-000000000001";
     let now = Utc::now();
     let c = collector(Arc::clone(&store), &sim, vec![tenant(t, "any")], "test");
