@@ -21,7 +21,7 @@ use super::identity::{AppBearer, Secret, TokenCache};
 use super::management::{MAX_LOOKBACK, ManagementSource, Subscriptions};
 use super::pacer::Pacer;
 use super::run::{Progress, RunCtx, RunError, RunStatus, SourceRun};
-use super::source::SourceKind;
+use super::source::{SourceApi, SourceKind};
 use super::subscriptions::GraphSubscriptions;
 use super::tenants::TenantConfig;
 
@@ -332,8 +332,8 @@ impl Collector {
             app: &tenant.app,
             resource,
         };
-        match kind {
-            SourceKind::Management(content_type) => {
+        match kind.api() {
+            SourceApi::Management(content_type) => {
                 let (Some(base), Some(resource)) = (
                     self.endpoints.management.as_ref(),
                     self.endpoints.management_resource.as_deref(),
@@ -357,7 +357,10 @@ impl Collector {
                 .collect(run, from, to, advance)
                 .await
             }
-            _ => {
+            SourceApi::Graph {
+                collection,
+                time_field,
+            } => {
                 let pacer = if kind.is_identity_report() {
                     Some(self.pacer(&tenant.id).await)
                 } else {
@@ -369,6 +372,8 @@ impl Collector {
                     bearer: bearer(&self.endpoints.graph_resource),
                     pacer: pacer.as_deref(),
                     page_size: self.settings.page_size,
+                    collection,
+                    time_field,
                 }
                 .collect(run, from, to, advance)
                 .await

@@ -5,9 +5,6 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::Value;
 
-use aoc_model::Event;
-use aoc_normalize::{Context, normalize_as};
-
 use super::cloud::Endpoints;
 use super::error::{CallError, Service};
 use super::http::{Call, MsHttp};
@@ -28,6 +25,9 @@ pub(crate) struct GraphSource<'a> {
     /// The tenant's identity-reports pacer, for directory audits and sign-ins.
     pub pacer: Option<&'a Pacer>,
     pub page_size: u32,
+    /// The collection's path under the Graph root, and the time field its `$filter` uses.
+    pub collection: &'static str,
+    pub time_field: &'static str,
 }
 
 struct Page {
@@ -44,11 +44,7 @@ impl GraphSource<'_> {
         to: DateTime<Utc>,
         advance_watermark: bool,
     ) -> Result<(), RunError> {
-        let (collection, time_field) = run
-            .kind
-            .graph_collection()
-            .expect("GraphSource runs Graph sources only");
-        let ctx = Context::new(run.kind.name()).with_tenant(run.tenant.id.clone());
+        let (collection, time_field) = (self.collection, self.time_field);
         let mut start = from;
         while start < to {
             let end = (start + WINDOW).min(to);
@@ -65,7 +61,7 @@ impl GraphSource<'_> {
             );
             loop {
                 let page = self.page(run, &url).await?;
-                let events = normalize_page(run, &ctx, page.records);
+                let events = run.normalize(page.records, "");
                 let last = page.next.is_none();
                 let watermark = (last && advance_watermark).then_some(end);
                 run.commit(&events, None, None, watermark).await?;
@@ -108,26 +104,6 @@ impl GraphSource<'_> {
             .await;
         result.map_err(|e| RunError::Call(explain(e, run)))
     }
-}
-
-fn normalize_page(run: &mut RunCtx<'_>, ctx: &Context, records: Vec<Value>) -> Vec<Event> {
-    let mut events = Vec::with_capacity(records.len());
-    for record in records {
-        let id = record
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_owned();
-        match normalize_as(run.kind.record_kind(), record, ctx) {
-            Ok(event) => events.push(event),
-            Err(e) => run.note_problem(aoc_store::SourceProblem {
-                at: Utc::now(),
-                code: Some("unreadable_record".into()),
-                message: format!("record {id} was skipped: {e}"),
-            }),
-        }
-    }
-    events
 }
 
 /// Plain words for the 403s admins meet.

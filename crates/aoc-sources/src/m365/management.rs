@@ -11,7 +11,6 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use aoc_model::{Event, TenantId};
-use aoc_normalize::{Context, normalize_as};
 use aoc_store::{ContentRef, ContentStatus, SourceProblem};
 
 use super::cloud::Endpoints;
@@ -117,7 +116,6 @@ impl ManagementSource<'_> {
         advance_watermark: bool,
     ) -> Result<(), RunError> {
         self.ensure_subscription(&run.tenant.id).await?;
-        let ctx = Context::new(run.kind.name()).with_tenant(run.tenant.id.clone());
         let mut start = from.max(Utc::now() - MAX_LOOKBACK);
         while start < to {
             let end = (start + WINDOW).min(to);
@@ -143,7 +141,7 @@ impl ManagementSource<'_> {
             for (i, blob) in pending.iter().enumerate() {
                 let last = i + 1 == pending.len();
                 let watermark = if last { watermark } else { None };
-                match self.fetch_blob(run, &ctx, blob).await? {
+                match self.fetch_blob(run, blob).await? {
                     Some(events) => {
                         run.commit(
                             &events,
@@ -169,7 +167,6 @@ impl ManagementSource<'_> {
     async fn fetch_blob(
         &self,
         run: &mut RunCtx<'_>,
-        ctx: &Context,
         blob: &Listed,
     ) -> Result<Option<Vec<Event>>, RunError> {
         let expired = |code: &str, message: String| SourceProblem {
@@ -200,24 +197,7 @@ impl ManagementSource<'_> {
             .await;
         match result {
             Ok(records) => {
-                let mut events = Vec::with_capacity(records.len());
-                for record in records {
-                    let id = record
-                        .get("Id")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?")
-                        .to_owned();
-                    match normalize_as(run.kind.record_kind(), record, ctx) {
-                        Ok(event) => events.push(event),
-                        Err(e) => run.note_problem(expired(
-                            "unreadable_record",
-                            format!(
-                                "record {id} of content {} was skipped: {e}",
-                                blob.reference.id
-                            ),
-                        )),
-                    }
-                }
+                let events = run.normalize(records, &format!(" of content {}", blob.reference.id));
                 Ok(Some(events))
             }
             Err(CallError::Microsoft {

@@ -22,7 +22,7 @@ pub use http::HttpPolicy;
 pub use identity::{AppIdentity, AssertionStyle, Certificate, Credential, Secret};
 pub use management::MAX_LOOKBACK;
 pub use run::{NoProgress, Progress, RunStatus, SourceRun};
-pub use source::{ContentType, SourceKind};
+pub use source::{ContentType, SourceApi, SourceKind};
 pub use subscriptions::{GraphSubscriptions, SubscriptionOutcome};
 pub use tenants::{
     CredentialSource, TenantConfig, TenantConfigError, load_tenants_file, parse_sources,

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use serde_json::Value;
+
 use aoc_model::{Event, TenantId};
+use aoc_normalize::{Context, normalize_as};
 use aoc_store::{FetchCommit, InsertReport, SourceProblem, Store, StoreError};
 
 use super::error::CallError;
@@ -127,6 +130,30 @@ impl RunCtx<'_> {
         self.progress
             .advanced(&self.tenant.id, self.kind, self.fetched, self.new);
         Ok(report)
+    }
+
+    /// Normalizes the records of one page or blob (`place` says which, for messages). A record
+    /// without a readable time is skipped and reported, never the whole page.
+    pub fn normalize(&mut self, records: Vec<Value>, place: &str) -> Vec<Event> {
+        let ctx = Context::new(self.kind.name()).with_tenant(self.tenant.id.clone());
+        let mut events = Vec::with_capacity(records.len());
+        for record in records {
+            let id = record
+                .get("id")
+                .or_else(|| record.get("Id"))
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned();
+            match normalize_as(self.kind.record_kind(), record, &ctx) {
+                Ok(event) => events.push(event),
+                Err(e) => self.note_problem(SourceProblem {
+                    at: Utc::now(),
+                    code: Some("unreadable_record".into()),
+                    message: format!("record {id}{place} was skipped: {e}"),
+                }),
+            }
+        }
+        events
     }
 
     pub fn note_problem(&mut self, problem: SourceProblem) {

@@ -36,6 +36,17 @@ impl ContentType {
     }
 }
 
+/// The API behind a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceApi {
+    /// A Graph v1.0 collection (relative path) filtered on its time field.
+    Graph {
+        collection: &'static str,
+        time_field: &'static str,
+    },
+    Management(ContentType),
+}
+
 /// One collectable source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SourceKind {
@@ -82,13 +93,22 @@ impl SourceKind {
         }
     }
 
-    /// The Graph collection path and its time field.
-    pub fn graph_collection(self) -> Option<(&'static str, &'static str)> {
+    /// Which API serves this source, and where.
+    pub fn api(self) -> SourceApi {
         match self {
-            Self::DirectoryAudits => Some(("v1.0/auditLogs/directoryAudits", "activityDateTime")),
-            Self::SignIns => Some(("v1.0/auditLogs/signIns", "createdDateTime")),
-            Self::IntuneAudit => Some(("v1.0/deviceManagement/auditEvents", "activityDateTime")),
-            Self::Management(_) => None,
+            Self::DirectoryAudits => SourceApi::Graph {
+                collection: "v1.0/auditLogs/directoryAudits",
+                time_field: "activityDateTime",
+            },
+            Self::SignIns => SourceApi::Graph {
+                collection: "v1.0/auditLogs/signIns",
+                time_field: "createdDateTime",
+            },
+            Self::IntuneAudit => SourceApi::Graph {
+                collection: "v1.0/deviceManagement/auditEvents",
+                time_field: "activityDateTime",
+            },
+            Self::Management(content_type) => SourceApi::Management(content_type),
         }
     }
 
