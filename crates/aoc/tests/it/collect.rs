@@ -626,6 +626,9 @@ async fn two_replicas_on_one_database_fetch_each_blob_once() {
         "aoc_source_lateness_seconds_bucket{source=\"o365.Audit.Exchange\",stage=\"available\"",
         "aoc_source_lateness_seconds_bucket{source=\"graph.sign_ins\",stage=\"stored\"",
         "aoc_source_lag_seconds{",
+        "aoc_source_requests_total{source=\"o365.Audit.Exchange\",status=\"200\"}",
+        "aoc_source_requests_total{source=\"token\",status=\"200\"}",
+        "aoc_events_ingested_total{source=\"graph.sign_ins\"}",
     ] {
         assert!(metrics.contains(needle), "/metrics lacks {needle}");
     }
