@@ -1,7 +1,7 @@
 //! The real collectors against the Microsoft 365 simulator over real HTTP, on both engines:
 //! completeness under faults, crash safety, idempotence, leases, and errors as admins see them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,17 +44,33 @@ impl Sim {
         Self { simulator, base }
     }
 
-    /// The simulator's records with event time in `[from, to)`, as AOC ids.
-    pub fn truth(&self, tenant: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> BTreeSet<EventId> {
+    /// The simulator's records with event time in `[from, to)`, as AOC ids, each with a line
+    /// that describes it when it goes missing.
+    pub fn truth(
+        &self,
+        tenant: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> BTreeMap<EventId, String> {
         let ctx = Context::new("truth").with_tenant(TenantId::new(tenant));
         let records = self.simulator.ground_truth(tenant, from, to);
-        let ids: Vec<EventId> = records
+        let count = records.len();
+        let truth: BTreeMap<EventId, String> = records
             .into_iter()
-            .map(|r| normalize(r, &ctx).expect("ground truth normalizes").id)
+            .map(|r| {
+                let event = normalize(r, &ctx).expect("ground truth normalizes");
+                let line = format!(
+                    "{} {} {} ({})",
+                    event.timestamp,
+                    event.operation,
+                    event.dedupe_key.as_str(),
+                    event.service
+                );
+                (event.id, line)
+            })
             .collect();
-        let set: BTreeSet<EventId> = ids.iter().copied().collect();
-        assert_eq!(set.len(), ids.len(), "ground truth lists each record once");
-        set
+        assert_eq!(truth.len(), count, "ground truth lists each record once");
+        truth
     }
 }
 
@@ -162,20 +178,34 @@ async fn stored(
 
 /// The window a 24-hour backfill started at `now` must hold completely: records can be up to
 /// two hours late and the run stops two minutes before now.
+///
+/// Both ends fall on whole minutes: unified-log times have second precision, so a record whose
+/// simulated time is 10:00:00.8 is stored at 10:00:00 and must sit on the same side of the edge.
 pub fn checked_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    use chrono::DurationRound;
+    let minute = |t: DateTime<Utc>| {
+        t.duration_trunc(chrono::Duration::minutes(1))
+            .expect("in range")
+    };
     (
-        now - chrono::Duration::hours(23),
-        now - chrono::Duration::minutes(135),
+        minute(now - chrono::Duration::hours(23)),
+        minute(now - chrono::Duration::minutes(135)),
     )
 }
 
-pub fn assert_same(stored: &BTreeSet<EventId>, truth: &BTreeSet<EventId>, what: &str) {
-    let missing = truth.difference(stored).count();
-    let extra = stored.difference(truth).count();
+pub fn assert_same(stored: &BTreeSet<EventId>, truth: &BTreeMap<EventId, String>, what: &str) {
+    let missing: Vec<&String> = truth
+        .iter()
+        .filter(|(id, _)| !stored.contains(id))
+        .map(|(_, line)| line)
+        .collect();
+    let extra = stored.iter().filter(|id| !truth.contains_key(id)).count();
     assert!(
-        missing == 0 && extra == 0,
-        "{what}: {missing} of {} ground-truth records missing, {extra} stored records not in the ground truth",
-        truth.len()
+        missing.is_empty() && extra == 0,
+        "{what}: {} of {} ground-truth records missing (first: {:?}), {extra} stored records not in the ground truth",
+        missing.len(),
+        truth.len(),
+        missing.iter().take(5).collect::<Vec<_>>()
     );
     assert!(
         truth.len() > 100,
