@@ -1,7 +1,7 @@
 //! Collector state: watermarks, the content ledger, coverage figures, source health and leases.
 //! Text is ordered by code point (`COLLATE "C"`), as the SQLite engine orders it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,41 +9,14 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
-use aoc_model::{Event, EventId, TenantId};
+use aoc_model::{EventId, TenantId};
 use aoc_store::{
     ContentRef, ContentStatus, CoverageQuery, CoverageRow, DelayStats, FetchCommit,
     FetchStateStore, InsertReport, RunRecord, SourceProblem, SourceState, StoreError, StoreResult,
-    clean_text,
+    ceil_hour, clean_text, hour_figures,
 };
 
 use crate::{PostgresStore, map_err};
-
-const HOUR: i64 = 3_600_000_000;
-
-/// The start of the hour `at` falls in.
-fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
-    let micros = at.timestamp_micros();
-    DateTime::from_timestamp_micros(micros - micros.rem_euclid(HOUR)).unwrap_or(at)
-}
-
-/// The first hour start at or after `at`: an hour starts at or after `at` exactly when it
-/// starts at or after this, and a blob created at `c` falls in such an hour exactly when
-/// `c >= ceil_hour(at)`.
-fn ceil_hour(at: DateTime<Utc>) -> DateTime<Utc> {
-    let floor = hour_of(at);
-    if floor == at {
-        at
-    } else {
-        floor + chrono::Duration::hours(1)
-    }
-}
-
-fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-    to.timestamp_micros()
-        .saturating_sub(from.timestamp_micros())
-        .max(0) as f64
-        / 1e6
-}
 
 fn count(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
@@ -55,48 +28,6 @@ fn count(value: u64) -> i64 {
 )]
 fn corrupt(error: sqlx::Error) -> StoreError {
     StoreError::Corrupt(error.to_string())
-}
-
-/// The record figures one commit adds to one hour.
-#[derive(Default)]
-struct HourFigures {
-    fetched: i64,
-    stored: i64,
-    avail_count: i64,
-    avail_sum: f64,
-    avail_max: f64,
-    stored_sum: f64,
-    stored_max: f64,
-}
-
-/// Figures by hour of event time: every event counts as fetched; the first copy of each new one
-/// counts as stored, with its delays.
-fn hour_figures(
-    events: &[Event],
-    new: &[EventId],
-    ingested_at: DateTime<Utc>,
-    available_at: Option<DateTime<Utc>>,
-) -> BTreeMap<DateTime<Utc>, HourFigures> {
-    let mut unseen: HashSet<EventId> = new.iter().copied().collect();
-    let mut hours: BTreeMap<DateTime<Utc>, HourFigures> = BTreeMap::new();
-    for event in events {
-        let figures = hours.entry(hour_of(event.timestamp)).or_default();
-        figures.fetched += 1;
-        if !unseen.remove(&event.id) {
-            continue;
-        }
-        figures.stored += 1;
-        let stored = seconds_between(event.timestamp, ingested_at);
-        figures.stored_sum += stored;
-        figures.stored_max = figures.stored_max.max(stored);
-        if let Some(available_at) = available_at {
-            let available = seconds_between(event.timestamp, available_at);
-            figures.avail_count += 1;
-            figures.avail_sum += available;
-            figures.avail_max = figures.avail_max.max(available);
-        }
-    }
-    hours
 }
 
 /// The fetch state of a commit, written in the transaction that stored its events (`new`: the
@@ -197,19 +128,6 @@ pub(crate) async fn record_commit(
     Ok(())
 }
 
-fn delay(count: i64, sum: f64, max: f64) -> DelayStats {
-    DelayStats {
-        count: count.max(0) as u64,
-        mean_seconds: if count > 0 { sum / count as f64 } else { 0.0 },
-        max_seconds: max,
-    }
-}
-
-fn parse_status(text: &str) -> StoreResult<ContentStatus> {
-    ContentStatus::parse(text)
-        .ok_or_else(|| StoreError::Corrupt(format!("content status {text:?}")))
-}
-
 /// `WHERE` of one side of the coverage query: `time` is its hour or creation column.
 fn push_coverage_filter(q: &mut QueryBuilder<Postgres>, query: &CoverageQuery, time: &str) {
     q.push(" WHERE true");
@@ -271,12 +189,12 @@ fn decode_coverage(row: &PgRow) -> StoreResult<CoverageRow> {
         content_listed: get_i64("listed")?.max(0) as u64,
         content_fetched: get_i64("fetched")?.max(0) as u64,
         content_expired: get_i64("expired")?.max(0) as u64,
-        available_delay: delay(
+        available_delay: DelayStats::from_sums(
             get_i64("avail_count")?,
             get_f64("avail_sum")?,
             get_f64("avail_max")?,
         ),
-        stored_delay: delay(stored, get_f64("stored_sum")?, get_f64("stored_max")?),
+        stored_delay: DelayStats::from_sums(stored, get_f64("stored_sum")?, get_f64("stored_max")?),
     })
 }
 
@@ -349,7 +267,7 @@ impl FetchStateStore for PostgresStore {
         tx.commit().await.map_err(map_err)?;
         let statuses = rows
             .into_iter()
-            .map(|(id, status)| Ok((id, parse_status(&status)?)))
+            .map(|(id, status)| Ok((id, ContentStatus::decode(&status)?)))
             .collect::<StoreResult<HashMap<String, ContentStatus>>>()?;
         ids.iter()
             .map(|id| {
@@ -561,19 +479,5 @@ impl FetchStateStore for PostgresStore {
             .await
             .map_err(map_err)?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hours_round_down_and_up() {
-        let at = |micros| DateTime::from_timestamp_micros(micros).expect("in range");
-        assert_eq!(hour_of(at(HOUR + 5)), at(HOUR));
-        assert_eq!(hour_of(at(-1)), at(-HOUR));
-        assert_eq!(ceil_hour(at(HOUR)), at(HOUR));
-        assert_eq!(ceil_hour(at(HOUR + 1)), at(2 * HOUR));
     }
 }

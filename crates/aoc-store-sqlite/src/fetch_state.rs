@@ -1,7 +1,7 @@
 //! Collector state: watermarks, the content ledger, coverage figures, source health and leases.
 //! Times are microseconds since the Unix epoch, like the events table's.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,35 +9,21 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use aoc_model::{Event, EventId, TenantId};
+use aoc_model::TenantId;
 use aoc_store::{
     ContentRef, ContentStatus, CoverageQuery, CoverageRow, DelayStats, FetchCommit,
-    FetchStateStore, InsertReport, RunRecord, SourceProblem, SourceState, StoreError, StoreResult,
-    clean_text,
+    FetchStateStore, HourFigures, InsertReport, RunRecord, SourceProblem, SourceState, StoreError,
+    StoreResult, ceil_hour, clean_text, hour_figures,
 };
 
 use crate::rows::micros;
+
+/// An hour in microseconds, for bucketing blob creation times in SQL.
+const HOUR: i64 = 3_600_000_000;
 use crate::{SqliteStore, map_err};
 
-const HOUR: i64 = 3_600_000_000;
 /// Rows per statement for coverage hours and ledger entries (at most 10 parameters each).
 const STATE_CHUNK: usize = 500;
-
-/// The start of the hour `at` (microseconds) falls in.
-fn hour_of(at: i64) -> i64 {
-    at - at.rem_euclid(HOUR)
-}
-
-/// The first hour start at or after `at`: an hour starts at or after `at` exactly when it
-/// starts at or after this, and a blob created at `c` falls in such an hour exactly when
-/// `c >= ceil_hour(at)`.
-fn ceil_hour(at: i64) -> i64 {
-    hour_of(at.saturating_add(HOUR - 1))
-}
-
-fn seconds_between(from: i64, to: i64) -> f64 {
-    to.saturating_sub(from).max(0) as f64 / 1e6
-}
 
 fn count(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
@@ -61,62 +47,6 @@ fn corrupt(error: sqlx::Error) -> StoreError {
     StoreError::Corrupt(error.to_string())
 }
 
-/// The record figures one commit adds to one hour.
-#[derive(Default)]
-struct HourFigures {
-    fetched: i64,
-    stored: i64,
-    avail_count: i64,
-    avail_sum: f64,
-    avail_max: f64,
-    stored_sum: f64,
-    stored_max: f64,
-}
-
-/// Figures by hour of event time: every event counts as fetched; the first copy of each new one
-/// counts as stored, with its delays.
-fn hour_figures(
-    events: &[Event],
-    new: &[EventId],
-    ingested_at: i64,
-    available_at: Option<i64>,
-) -> BTreeMap<i64, HourFigures> {
-    let mut unseen: HashSet<EventId> = new.iter().copied().collect();
-    let mut hours: BTreeMap<i64, HourFigures> = BTreeMap::new();
-    for event in events {
-        let at = micros(event.timestamp);
-        let figures = hours.entry(hour_of(at)).or_default();
-        figures.fetched += 1;
-        if !unseen.remove(&event.id) {
-            continue;
-        }
-        figures.stored += 1;
-        let stored = seconds_between(at, ingested_at);
-        figures.stored_sum += stored;
-        figures.stored_max = figures.stored_max.max(stored);
-        if let Some(available_at) = available_at {
-            let available = seconds_between(at, available_at);
-            figures.avail_count += 1;
-            figures.avail_sum += available;
-            figures.avail_max = figures.avail_max.max(available);
-        }
-    }
-    hours
-}
-
-fn delay(count: i64, sum: f64, max: f64) -> DelayStats {
-    DelayStats {
-        count: count.max(0) as u64,
-        mean_seconds: if count > 0 { sum / count as f64 } else { 0.0 },
-        max_seconds: max,
-    }
-}
-
-fn parse_status(text: &str) -> StoreResult<ContentStatus> {
-    ContentStatus::parse(text)
-        .ok_or_else(|| StoreError::Corrupt(format!("content status {text:?}")))
-}
-
 /// `WHERE` of one side of the coverage query: `time` is its hour or creation column.
 fn push_coverage_filter(q: &mut QueryBuilder<Sqlite>, query: &CoverageQuery, time: &str) {
     q.push(" WHERE 1 = 1");
@@ -130,11 +60,11 @@ fn push_coverage_filter(q: &mut QueryBuilder<Sqlite>, query: &CoverageQuery, tim
     }
     if let Some(from) = query.from {
         q.push(format_args!(" AND {time} >= "))
-            .push_bind(ceil_hour(micros(from)));
+            .push_bind(micros(ceil_hour(from)));
     }
     if let Some(to) = query.to {
         q.push(format_args!(" AND {time} < "))
-            .push_bind(ceil_hour(micros(to)));
+            .push_bind(micros(ceil_hour(to)));
     }
 }
 
@@ -147,13 +77,11 @@ impl FetchStateStore for SqliteStore {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         let new = self.write_events(&mut tx, commit.events, now).await?;
 
-        let hours = hour_figures(
-            commit.events,
-            &new,
-            micros(now),
-            commit.available_at.map(micros),
-        );
-        let hours: Vec<_> = hours.into_iter().collect();
+        let hours: Vec<(i64, HourFigures)> =
+            hour_figures(commit.events, &new, now, commit.available_at)
+                .into_iter()
+                .map(|(hour, figures)| (micros(hour), figures))
+                .collect();
         for chunk in hours.chunks(STATE_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO coverage (tenant_id, source, hour, records_fetched, records_stored, \
@@ -294,7 +222,7 @@ impl FetchStateStore for SqliteStore {
                 .await
                 .map_err(map_err)?;
             for (id, status) in rows {
-                statuses.insert(id, parse_status(&status)?);
+                statuses.insert(id, ContentStatus::decode(&status)?);
             }
         }
         tx.commit().await.map_err(map_err)?;
@@ -502,12 +430,16 @@ impl FetchStateStore for SqliteStore {
                     content_listed: get_i64("listed")?.max(0) as u64,
                     content_fetched: get_i64("fetched")?.max(0) as u64,
                     content_expired: get_i64("expired")?.max(0) as u64,
-                    available_delay: delay(
+                    available_delay: DelayStats::from_sums(
                         get_i64("avail_count")?,
                         get_f64("avail_sum")?,
                         get_f64("avail_max")?,
                     ),
-                    stored_delay: delay(stored, get_f64("stored_sum")?, get_f64("stored_max")?),
+                    stored_delay: DelayStats::from_sums(
+                        stored,
+                        get_f64("stored_sum")?,
+                        get_f64("stored_max")?,
+                    ),
                 })
             })
             .collect()
@@ -566,20 +498,5 @@ impl FetchStateStore for SqliteStore {
             .await
             .map_err(map_err)?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hours_round_down_and_up() {
-        assert_eq!(hour_of(HOUR + 5), HOUR);
-        assert_eq!(hour_of(HOUR), HOUR);
-        assert_eq!(hour_of(-1), -HOUR);
-        assert_eq!(ceil_hour(HOUR), HOUR);
-        assert_eq!(ceil_hour(HOUR + 1), 2 * HOUR);
-        assert_eq!(ceil_hour(-1), 0);
     }
 }

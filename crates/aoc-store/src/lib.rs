@@ -6,6 +6,7 @@
 //! jobs, alerts and sink cursors as those features arrive), so each part can be read alone.
 
 mod codec;
+mod coverage;
 mod error;
 mod fetch_state;
 pub mod filter;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
 
 pub use codec::{EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event, encode_chunk};
+pub use coverage::{HourFigures, ceil_hour, hour_figures, hour_of};
 pub use error::{StoreError, StoreResult};
 pub use fetch_state::{
     ContentRef, ContentStatus, CoverageQuery, CoverageRow, DelayStats, FetchCommit,
