@@ -3,16 +3,19 @@
 //!
 //! Pure data and pure functions only: no I/O, so every other crate can depend on it.
 
+pub mod aggregate;
 mod event;
 mod ids;
 mod ip;
 mod query;
 pub mod search;
 
+pub use aggregate::{AggregateSpec, EventAggregates, TimeBucket, ValueCount};
 pub use event::{Actor, ActorKind, Change, Event, EventResult, Location, Target};
 pub use ids::{DedupeKey, EventId, Seq, TenantId};
-pub use ip::parse_client_ip;
+pub use ip::{IpRange, ip_key, parse_client_ip};
 pub use query::{
     ActorFilter, Cursor, CursorError, DEFAULT_PAGE_SIZE, EventPage, EventQuery, MAX_PAGE_SIZE,
-    Order, PageSize, QueryError, actor_key,
+    Order, PageSize, QueryError, TARGET_KEY_SEPARATOR, actor_key, country_key, target_keys,
+    target_needle,
 };

@@ -7,8 +7,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::event::{Event, EventResult};
+use crate::event::{Event, EventResult, Target};
 use crate::ids::{EventId, TenantId};
+use crate::ip::IpRange;
 use crate::search::SearchText;
 
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -33,10 +34,20 @@ pub struct EventQuery {
     pub service: Option<String>,
     /// Exact operation name.
     pub operation: Option<String>,
+    /// Operations that start with this text (case-sensitive, like the names themselves).
+    pub operation_prefix: Option<String>,
     /// Actor UPN, or object id when it is a GUID; compared case-insensitively
     /// (see [`EventQuery::actor_filter`]).
     pub actor: Option<String>,
     pub client_ip: Option<IpAddr>,
+    /// Client addresses inside a CIDR block.
+    pub ip_range: Option<IpRange>,
+    /// A target's object id, UPN or name, compared case-insensitively and whole.
+    pub target: Option<String>,
+    /// The country or region the source reported (`US`, `FR`), case-insensitive.
+    pub country: Option<String>,
+    /// An analyst tag (already normalized); engines match it against their tag table.
+    pub tag: Option<String>,
     pub result: Option<EventResult>,
     pub text: Option<SearchText>,
     pub order: Order,
@@ -74,6 +85,8 @@ pub enum QueryError {
     PageSize,
     #[error("from must be before to")]
     EmptyRange,
+    #[error("{0} must not contain control characters")]
+    ControlCharacter(&'static str),
 }
 
 impl EventQuery {
@@ -92,6 +105,18 @@ impl EventQuery {
             && from >= to
         {
             return Err(QueryError::EmptyRange);
+        }
+        for (name, value) in [
+            ("target", &self.target),
+            ("country", &self.country),
+            ("operation", &self.operation_prefix),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|v| v.chars().any(char::is_control))
+            {
+                return Err(QueryError::ControlCharacter(name));
+            }
         }
         Ok(())
     }
@@ -126,7 +151,27 @@ impl EventQuery {
                 ActorFilter::Upn(upn) => event.actor.upn.as_deref().map(actor_key) == Some(upn),
                 ActorFilter::Id(id) => event.actor.id.as_deref().map(actor_key) == Some(id),
             })
+            && self
+                .operation_prefix
+                .as_ref()
+                .is_none_or(|p| event.operation.starts_with(p.as_str()))
             && self.client_ip.is_none_or(|ip| event.client_ip == Some(ip))
+            && self
+                .ip_range
+                .is_none_or(|range| event.client_ip.is_some_and(|ip| range.contains(ip)))
+            && self.target.as_ref().is_none_or(|t| {
+                let key = actor_key(t);
+                event.targets.iter().any(|target| {
+                    [&target.id, &target.name]
+                        .into_iter()
+                        .flatten()
+                        .any(|v| actor_key(v) == key)
+                })
+            })
+            && self.country.as_ref().is_none_or(|c| {
+                country_key(&event.location.as_ref().and_then(|l| l.country.clone()))
+                    == Some(actor_key(c))
+            })
             && self.result.is_none_or(|r| r == event.result)
             && self
                 .text
@@ -147,6 +192,42 @@ pub enum ActorFilter {
 /// Lowercases an actor UPN or id for comparison.
 pub fn actor_key(value: &str) -> String {
     value.trim().to_lowercase()
+}
+
+/// Separates the keys of [`target_keys`]: a control character, which filter values may not hold.
+pub const TARGET_KEY_SEPARATOR: char = '\u{1f}';
+
+/// The ids and names of an event's targets as one string engines can search with a substring
+/// test: each key lowercased and enclosed in separators (`␟id␟name␟`); empty without targets.
+pub fn target_keys(targets: &[Target]) -> String {
+    let mut keys = String::new();
+    for value in targets
+        .iter()
+        .flat_map(|t| [&t.id, &t.name])
+        .flatten()
+        .map(|v| actor_key(v))
+        .filter(|v| !v.is_empty())
+    {
+        if keys.is_empty() {
+            keys.push(TARGET_KEY_SEPARATOR);
+        }
+        keys.push_str(&value.replace(TARGET_KEY_SEPARATOR, " "));
+        keys.push(TARGET_KEY_SEPARATOR);
+    }
+    keys
+}
+
+/// What a target filter searches [`target_keys`] for.
+pub fn target_needle(target: &str) -> String {
+    format!(
+        "{TARGET_KEY_SEPARATOR}{}{TARGET_KEY_SEPARATOR}",
+        actor_key(target)
+    )
+}
+
+/// The country as stored and compared: trimmed, lowercased, `None` when empty.
+pub fn country_key(country: &Option<String>) -> Option<String> {
+    country.as_deref().map(actor_key).filter(|c| !c.is_empty())
 }
 
 /// Position after the last row of a page: keyset on (timestamp, id).

@@ -23,7 +23,24 @@ use aoc_store::{
     StoreResult, encode_chunk, event_filter, into_page,
 };
 
-use aoc_store::SELECT_COLUMNS;
+use aoc_model::{AggregateSpec, EventAggregates, TimeBucket, ValueCount};
+use aoc_store::{AggregateSql, SELECT_COLUMNS, TopColumn, aggregate_interval};
+
+/// The binds of a filter as PostgreSQL arguments.
+fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::postgres::PgArguments> {
+    use sqlx::Arguments as _;
+    let mut args = sqlx::postgres::PgArguments::default();
+    for bind in binds {
+        match bind {
+            Bind::Text(text) => args.add(text),
+            Bind::Timestamp(ts) => args.add(ts),
+            Bind::Id(id) => args.add(id.as_uuid()),
+            Bind::Bytes(bytes) => args.add(bytes),
+        }
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
+    }
+    Ok(args)
+}
 use partitions::Partitions;
 use rows::decode_row;
 
@@ -131,6 +148,63 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Computes the filter columns of rows stored before they existed (migration 0004), a
+    /// chunk per transaction; a no-op once done.
+    async fn fill_derived_columns(&self) -> StoreResult<()> {
+        const CHUNK: i64 = 5_000;
+        let mut filled = 0u64;
+        loop {
+            let rows: Vec<(i64, Option<String>, Vec<u8>)> = sqlx::query_as(
+                "SELECT seq, client_ip, payload FROM events WHERE target_keys IS NULL \
+                 ORDER BY seq LIMIT $1",
+            )
+            .bind(CHUNK)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+            if rows.is_empty() {
+                break;
+            }
+            let n = rows.len();
+            let mut seqs = Vec::with_capacity(n);
+            let mut ip_keys = Vec::with_capacity(n);
+            let mut countries = Vec::with_capacity(n);
+            let mut target_keys = Vec::with_capacity(n);
+            for (seq, client_ip, payload) in &rows {
+                let derived =
+                    aoc_store::DerivedColumns::from_stored(payload, client_ip.as_deref())?;
+                seqs.push(*seq);
+                ip_keys.push(derived.client_ip_key.map(|k| k.to_vec()));
+                countries.push(derived.country);
+                target_keys.push(derived.target_keys);
+            }
+            sqlx::query(
+                "UPDATE events SET client_ip_key = t.client_ip_key, country = t.country, \
+                 target_keys = t.target_keys \
+                 FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[]) \
+                      AS t(seq, client_ip_key, country, target_keys) \
+                 WHERE events.seq = t.seq",
+            )
+            .bind(seqs)
+            .bind(ip_keys)
+            .bind(countries)
+            .bind(target_keys)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+            filled += n as u64;
+        }
+        if filled > 0 {
+            tracing::info!(
+                events = filled,
+                "filled in the filter columns of stored events"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Stores the events not stored yet, inside `tx`, and returns the ids of those it stored (a
 /// repeat within `events` is stored, and listed, once). Takes the insert lock, so `seq` follows
 /// commit order, and writes in chunks, encoding the next chunk while the current one is written.
@@ -171,6 +245,15 @@ impl Dialect for PgDialect {
     fn text_match(&self, placeholder: &str) -> String {
         format!("search @@ {placeholder}::tsquery")
     }
+    fn contains(&self, column: &str, placeholder: &str) -> String {
+        format!("strpos({column}, {placeholder}) > 0")
+    }
+    fn byte_order(&self, expression: &str) -> String {
+        format!("{expression} COLLATE \"C\"")
+    }
+    fn time_bucket(&self, interval_seconds: i64) -> String {
+        format!("date_bin('{interval_seconds} seconds'::interval, timestamp, TIMESTAMPTZ 'epoch')")
+    }
     fn text_query(&self, text: &SearchText) -> String {
         // `'tok1' <-> 'tok2':* & 'tok3':*`: quoted lexemes are taken as they are (no parsing,
         // no stemming), matching the tokens indexed by `to_tsvector('simple', …)`.
@@ -197,20 +280,71 @@ impl EventStore for PostgresStore {
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
         let filter = event_filter(query, &PgDialect);
         let sql = filter.select_sql();
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for bind in filter.binds {
-            q = match bind {
-                Bind::Text(text) => q.bind(text),
-                Bind::Timestamp(ts) => q.bind(ts),
-                Bind::Id(id) => q.bind(id.as_uuid()),
-            };
-        }
-        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), arguments(filter.binds)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         let items = rows
             .iter()
             .map(decode_row)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(into_page(items, query))
+    }
+
+    async fn aggregate_events(
+        &self,
+        query: &EventQuery,
+        spec: &AggregateSpec,
+    ) -> StoreResult<EventAggregates> {
+        let sql = AggregateSql::new(query, &PgDialect);
+        let binds = || arguments(sql.filter.binds.clone());
+        type Totals = (i64, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let (total, failures, first, last): Totals =
+            sqlx::query_as_with(AssertSqlSafe(sql.totals()), binds()?)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map_err)?;
+        let interval = aggregate_interval(query, spec, first, last)?;
+        let buckets: Vec<(DateTime<Utc>, i64, i64)> =
+            sqlx::query_as_with(AssertSqlSafe(sql.timeline(&PgDialect, interval)), binds()?)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        let buckets = buckets
+            .into_iter()
+            .map(|(start, count, failures)| TimeBucket {
+                start,
+                count: count as u64,
+                failures: failures as u64,
+            })
+            .collect();
+        let mut top: [Vec<ValueCount>; 3] = Default::default();
+        for (list, column) in top.iter_mut().zip(TopColumn::ALL) {
+            let rows: Vec<(String, i64)> = sqlx::query_as_with(
+                AssertSqlSafe(sql.top(&PgDialect, column, spec.top)),
+                binds()?,
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+            *list = rows
+                .into_iter()
+                .map(|(value, count)| ValueCount {
+                    value,
+                    count: count as u64,
+                })
+                .collect();
+        }
+        Ok(EventAggregates::assemble(
+            total as u64,
+            failures as u64,
+            first,
+            last,
+            interval,
+            (query.from, query.to),
+            buckets,
+            top,
+        ))
     }
 
     async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {
@@ -283,6 +417,9 @@ async fn insert_chunk(
     let mut actor_upns = Vec::with_capacity(n);
     let mut actor_ids = Vec::with_capacity(n);
     let mut ips = Vec::with_capacity(n);
+    let mut ip_keys = Vec::with_capacity(n);
+    let mut countries = Vec::with_capacity(n);
+    let mut target_keys = Vec::with_capacity(n);
     let mut summaries = Vec::with_capacity(n);
     let mut payloads = Vec::with_capacity(n);
     let mut searches = Vec::with_capacity(n);
@@ -298,20 +435,26 @@ async fn insert_chunk(
         actor_upns.push(c.actor_upn.as_deref());
         actor_ids.push(c.actor_id.as_deref());
         ips.push(c.client_ip.as_deref());
+        ip_keys.push(c.client_ip_key.map(|k| k.to_vec()));
+        countries.push(c.country.as_deref());
+        target_keys.push(c.target_keys.as_str());
         summaries.push(c.summary.as_ref());
         payloads.push(c.payload.as_slice());
         searches.push(c.search.as_str());
     }
     let inserted: Vec<(Uuid,)> = sqlx::query_as(
         "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
-         operation, result, actor_upn, actor_id, client_ip, summary, payload, search) \
+         operation, result, actor_upn, actor_id, client_ip, summary, payload, search, \
+         client_ip_key, country, target_keys) \
          SELECT id, tenant_id, dedupe_key, source, service, timestamp, $15, operation, result, \
-                actor_upn, actor_id, client_ip, summary, payload, to_tsvector('simple', search) \
+                actor_upn, actor_id, client_ip, summary, payload, to_tsvector('simple', search), \
+                client_ip_key, country, target_keys \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
-                     $13::bytea[], $14::text[]) \
+                     $13::bytea[], $14::text[], $16::bytea[], $17::text[], $18::text[]) \
               AS t(id, tenant_id, dedupe_key, source, service, timestamp, operation, result, \
-                   actor_upn, actor_id, client_ip, summary, payload, search) \
+                   actor_upn, actor_id, client_ip, summary, payload, search, client_ip_key, \
+                   country, target_keys) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(ids)
@@ -329,6 +472,9 @@ async fn insert_chunk(
     .bind(payloads)
     .bind(searches)
     .bind(ingested_at)
+    .bind(ip_keys)
+    .bind(countries)
+    .bind(target_keys)
     .fetch_all(&mut **tx)
     .await
     .map_err(map_err)?;
@@ -348,7 +494,8 @@ impl Store for PostgresStore {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        self.fill_derived_columns().await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -183,3 +183,48 @@ async fn a_lease_race_between_processes_has_one_winner() {
         tokio::time::sleep(Duration::from_millis(1_500)).await;
     }
 }
+
+/// Rows stored before the filter columns existed get them at the next start.
+#[tokio::test]
+async fn migrate_fills_in_filter_columns_of_older_rows() {
+    use aoc_model::{EventQuery, IpRange};
+    use aoc_store::EventStore;
+    use aoc_store::testsuite::data::varied_events;
+
+    let url = fresh_schema("migrate_fills_in_filter_columns").await;
+    let store = PostgresStore::connect(&url).expect("url");
+    store.migrate().await.expect("migrate");
+    let events = varied_events(80);
+    store.insert_events(&events).await.expect("insert");
+    sqlx::query("UPDATE events SET client_ip_key = NULL, country = NULL, target_keys = NULL")
+        .execute(&store.pool)
+        .await
+        .expect("forget");
+    let query = EventQuery {
+        country: Some("fr".into()),
+        ip_range: IpRange::parse("198.51.100.0/24"),
+        ..EventQuery::default()
+    };
+    assert!(
+        store
+            .query_events(&query)
+            .await
+            .expect("query")
+            .items
+            .is_empty()
+    );
+    store.migrate().await.expect("migrate again");
+    let want = events.iter().filter(|e| query.matches(e)).count();
+    assert!(want > 0);
+    let page = store
+        .query_events(&query.with_page_size(500).expect("size"))
+        .await
+        .expect("query");
+    assert_eq!(page.items.len(), want);
+    let (pending,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM events WHERE target_keys IS NULL")
+            .fetch_one(&store.pool)
+            .await
+            .expect("count");
+    assert_eq!(pending, 0);
+}

@@ -152,4 +152,12 @@ impl Dialect for SqliteDialect {
     fn text_query(&self, _text: &SearchText) -> String {
         self.fts.clone()
     }
+    fn contains(&self, column: &str, placeholder: &str) -> String {
+        format!("instr({column}, {placeholder}) > 0")
+    }
+    fn time_bucket(&self, interval_seconds: i64) -> String {
+        // Microseconds; the double modulo floors times before the epoch too.
+        let width = interval_seconds.saturating_mul(1_000_000).max(1);
+        format!("(timestamp - ((timestamp % {width}) + {width}) % {width})")
+    }
 }

@@ -24,11 +24,28 @@ use aoc_store::{
     event_filter, into_page,
 };
 
-use aoc_store::SELECT_COLUMNS;
+use aoc_model::{AggregateSpec, EventAggregates, TimeBucket, ValueCount};
+use aoc_store::{AggregateSql, SELECT_COLUMNS, TopColumn, aggregate_interval};
 use fts::{SqliteDialect, TextPlan, TextSearch};
-use rows::{decode_row, micros};
+use rows::{decode_row, from_micros, micros};
 
-/// Rows per INSERT statement: 14 parameters each stays far below SQLite's 32,766 limit, and
+/// The binds of a filter as SQLite arguments.
+fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::sqlite::SqliteArguments> {
+    use sqlx::Arguments as _;
+    let mut args = sqlx::sqlite::SqliteArguments::default();
+    for bind in binds {
+        match bind {
+            Bind::Text(text) => args.add(text),
+            Bind::Timestamp(ts) => args.add(micros(ts)),
+            Bind::Id(id) => args.add(id.as_bytes().to_vec()),
+            Bind::Bytes(bytes) => args.add(bytes),
+        }
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
+    }
+    Ok(args)
+}
+
+/// Rows per INSERT statement: 17 parameters each stays far below SQLite's 32,766 limit, and
 /// larger statements stop paying off.
 const INSERT_CHUNK: usize = 500;
 /// Rows deleted per statement during retention, so readers and writers interleave.
@@ -93,20 +110,29 @@ impl SqliteStore {
     ) -> StoreResult<EventPage> {
         let filter = event_filter(query, dialect);
         let sql = filter.select_sql();
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for bind in filter.binds {
-            q = match bind {
-                Bind::Text(text) => q.bind(text),
-                Bind::Timestamp(ts) => q.bind(micros(ts)),
-                Bind::Id(id) => q.bind(id.as_bytes().to_vec()),
-            };
-        }
-        let rows = q.fetch_all(&self.reader).await.map_err(map_err)?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), arguments(filter.binds)?)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)?;
         let items = rows
             .iter()
             .map(decode_row)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(into_page(items, query))
+    }
+
+    /// The dialect for `query`, with its full-text plan; `None` when the text cannot match.
+    async fn dialect_for(&self, query: &EventQuery) -> StoreResult<Option<SqliteDialect>> {
+        Ok(match &query.text {
+            None => Some(SqliteDialect {
+                plan: TextPlan::FromIndex,
+                fts: String::new(),
+            }),
+            Some(text) => match fts::plan(&self.reader, text).await? {
+                TextSearch::Nothing => None,
+                TextSearch::Query { fts, plan } => Some(SqliteDialect { plan, fts }),
+            },
+        })
     }
 
     /// Writes one chunk; returns the ids of the events that were not stored before.
@@ -118,7 +144,8 @@ impl SqliteStore {
     ) -> StoreResult<Vec<EventId>> {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
-             operation, result, actor_upn, actor_id, client_ip, summary, payload) ",
+             operation, result, actor_upn, actor_id, client_ip, client_ip_key, country, \
+             target_keys, summary, payload) ",
         );
         insert.push_values(columns, |mut row, c| {
             let e = c.event;
@@ -134,6 +161,9 @@ impl SqliteStore {
                 .push_bind(c.actor_upn.as_deref())
                 .push_bind(c.actor_id.as_deref())
                 .push_bind(c.client_ip.as_deref())
+                .push_bind(c.client_ip_key.map(|k| k.to_vec()))
+                .push_bind(c.country.as_deref())
+                .push_bind(c.target_keys.as_str())
                 .push_bind(c.summary.as_ref())
                 .push_bind(c.payload.as_slice());
         });
@@ -195,6 +225,51 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Computes the filter columns of rows stored before they existed (migration 0005), a
+    /// chunk per transaction; a no-op once done.
+    async fn fill_derived_columns(&self) -> StoreResult<()> {
+        let mut filled = 0u64;
+        loop {
+            let rows: Vec<(i64, Option<String>, Vec<u8>)> = sqlx::query_as(
+                "SELECT seq, client_ip, payload FROM events WHERE target_keys IS NULL \
+                 ORDER BY seq LIMIT ?",
+            )
+            .bind(DELETE_CHUNK)
+            .fetch_all(&self.writer)
+            .await
+            .map_err(map_err)?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut tx = self.writer.begin().await.map_err(map_err)?;
+            for (seq, client_ip, payload) in &rows {
+                let derived =
+                    aoc_store::DerivedColumns::from_stored(payload, client_ip.as_deref())?;
+                sqlx::query(
+                    "UPDATE events SET client_ip_key = ?, country = ?, target_keys = ? WHERE seq = ?",
+                )
+                .bind(derived.client_ip_key.map(|k| k.to_vec()))
+                .bind(derived.country)
+                .bind(derived.target_keys)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            }
+            tx.commit().await.map_err(map_err)?;
+            filled += rows.len() as u64;
+        }
+        if filled > 0 {
+            tracing::info!(
+                events = filled,
+                "filled in the filter columns of stored events"
+            );
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn insert_events(&self, events: &[Event]) -> StoreResult<InsertReport> {
@@ -211,22 +286,83 @@ impl EventStore for SqliteStore {
     }
 
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
-        let dialect = match &query.text {
-            None => SqliteDialect {
-                plan: TextPlan::FromIndex,
-                fts: String::new(),
-            },
-            Some(text) => match fts::plan(&self.reader, text).await? {
-                TextSearch::Nothing => {
-                    return Ok(EventPage {
-                        items: Vec::new(),
-                        next_cursor: None,
-                    });
-                }
-                TextSearch::Query { fts, plan } => SqliteDialect { plan, fts },
-            },
+        match self.dialect_for(query).await? {
+            Some(dialect) => self.query_with(query, &dialect).await,
+            None => Ok(EventPage {
+                items: Vec::new(),
+                next_cursor: None,
+            }),
+        }
+    }
+
+    async fn aggregate_events(
+        &self,
+        query: &EventQuery,
+        spec: &AggregateSpec,
+    ) -> StoreResult<EventAggregates> {
+        let Some(dialect) = self.dialect_for(query).await? else {
+            let interval = aggregate_interval(query, spec, None, None)?;
+            return Ok(EventAggregates::assemble(
+                0,
+                0,
+                None,
+                None,
+                interval,
+                (query.from, query.to),
+                Vec::new(),
+                Default::default(),
+            ));
         };
-        self.query_with(query, &dialect).await
+        let sql = AggregateSql::new(query, &dialect);
+        let binds = || arguments(sql.filter.binds.clone());
+        let (total, failures, first, last): (i64, i64, Option<i64>, Option<i64>) =
+            sqlx::query_as_with(AssertSqlSafe(sql.totals()), binds()?)
+                .fetch_one(&self.reader)
+                .await
+                .map_err(map_err)?;
+        let first = first.map(|t| from_micros(t, "timestamp")).transpose()?;
+        let last = last.map(|t| from_micros(t, "timestamp")).transpose()?;
+        let interval = aggregate_interval(query, spec, first, last)?;
+        let buckets: Vec<(i64, i64, i64)> =
+            sqlx::query_as_with(AssertSqlSafe(sql.timeline(&dialect, interval)), binds()?)
+                .fetch_all(&self.reader)
+                .await
+                .map_err(map_err)?;
+        let buckets = buckets
+            .into_iter()
+            .map(|(start, count, failures)| {
+                Ok(TimeBucket {
+                    start: from_micros(start, "bucket")?,
+                    count: count as u64,
+                    failures: failures as u64,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut top: [Vec<ValueCount>; 3] = Default::default();
+        for (list, column) in top.iter_mut().zip(TopColumn::ALL) {
+            let rows: Vec<(String, i64)> =
+                sqlx::query_as_with(AssertSqlSafe(sql.top(&dialect, column, spec.top)), binds()?)
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err(map_err)?;
+            *list = rows
+                .into_iter()
+                .map(|(value, count)| ValueCount {
+                    value,
+                    count: count as u64,
+                })
+                .collect();
+        }
+        Ok(EventAggregates::assemble(
+            total as u64,
+            failures as u64,
+            first,
+            last,
+            interval,
+            (query.from, query.to),
+            buckets,
+            top,
+        ))
     }
 
     async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {
@@ -310,7 +446,8 @@ impl Store for SqliteStore {
         MIGRATOR
             .run(&self.writer)
             .await
-            .map_err(|e| StoreError::Migration(e.to_string()))
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        self.fill_derived_columns().await
     }
 
     async fn ping(&self) -> StoreResult<()> {

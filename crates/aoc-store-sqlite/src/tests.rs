@@ -220,3 +220,49 @@ async fn a_lease_race_between_processes_has_one_winner() {
     let won = tasks.join_all().await.into_iter().filter(|&w| w).count();
     assert_eq!(won, 1);
 }
+
+/// Rows stored before the filter columns existed get them at the next start.
+#[tokio::test]
+async fn migrate_fills_in_filter_columns_of_older_rows() {
+    use aoc_model::{EventQuery, IpRange};
+    use aoc_store::EventStore;
+    use aoc_store::testsuite::data::varied_events;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("fill.db").display());
+    let store = SqliteStore::connect(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    let events = varied_events(80);
+    store.insert_events(&events).await.expect("insert");
+    sqlx::query("UPDATE events SET client_ip_key = NULL, country = NULL, target_keys = NULL")
+        .execute(&store.writer)
+        .await
+        .expect("forget");
+    let query = EventQuery {
+        country: Some("fr".into()),
+        ip_range: IpRange::parse("198.51.100.0/24"),
+        ..EventQuery::default()
+    };
+    assert!(
+        store
+            .query_events(&query)
+            .await
+            .expect("query")
+            .items
+            .is_empty()
+    );
+    store.migrate().await.expect("migrate again");
+    let want = events.iter().filter(|e| query.matches(e)).count();
+    assert!(want > 0);
+    let page = store
+        .query_events(&query.with_page_size(500).expect("size"))
+        .await
+        .expect("query");
+    assert_eq!(page.items.len(), want);
+    let (pending,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM events WHERE target_keys IS NULL")
+            .fetch_one(&store.writer)
+            .await
+            .expect("count");
+    assert_eq!(pending, 0);
+}

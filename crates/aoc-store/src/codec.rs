@@ -69,6 +69,12 @@ pub struct EventColumns<'a> {
     /// Lowercased object id, the actor filter's other key.
     pub actor_id: Option<String>,
     pub client_ip: Option<String>,
+    /// The address as 16 bytes that sort like addresses, for CIDR filters (see `aoc_model::ip_key`).
+    pub client_ip_key: Option<[u8; 16]>,
+    /// Lowercased country, the country filter's key.
+    pub country: Option<String>,
+    /// Target ids and names, the target filter's haystack (see `aoc_model::target_keys`).
+    pub target_keys: String,
     /// `extra` and `raw`, compressed (see [`crate::payload`]).
     pub payload: Vec<u8>,
     /// The tokens the full-text index covers.
@@ -107,8 +113,39 @@ impl<'a> EventColumns<'a> {
             actor_upn: key(&event.actor.upn),
             actor_id: key(&event.actor.id),
             client_ip: event.client_ip.map(|ip| ip.to_string()),
+            client_ip_key: event.client_ip.map(aoc_model::ip_key),
+            country: country_of(&event.location),
+            target_keys: clean_text(&aoc_model::target_keys(&event.targets)).into_owned(),
             payload: crate::payload::encode(&extra, &raw)?,
             search: aoc_model::search::index_text(event),
+        })
+    }
+}
+
+fn country_of(location: &Option<Location>) -> Option<String> {
+    let country = aoc_model::country_key(&location.as_ref().and_then(|l| l.country.clone()))?;
+    Some(clean_text(&country).into_owned())
+}
+
+/// The filter columns a later schema added, computed from a stored row's payload: engines fill
+/// them in for rows written before those columns existed.
+pub struct DerivedColumns {
+    pub client_ip_key: Option<[u8; 16]>,
+    pub country: Option<String>,
+    pub target_keys: String,
+}
+
+impl DerivedColumns {
+    pub fn from_stored(payload: &[u8], client_ip: Option<&str>) -> StoreResult<Self> {
+        let (extra, _) = crate::payload::decode(payload)?;
+        let extra: EventExtra = serde_json::from_str(&extra)
+            .map_err(|e| StoreError::Corrupt(format!("stored extra: {e}")))?;
+        Ok(Self {
+            client_ip_key: client_ip
+                .and_then(|ip| ip.parse().ok())
+                .map(aoc_model::ip_key),
+            country: country_of(&extra.location),
+            target_keys: clean_text(&aoc_model::target_keys(&extra.targets)).into_owned(),
         })
     }
 }

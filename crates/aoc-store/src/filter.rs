@@ -14,6 +14,7 @@ pub enum Bind {
     Text(String),
     Timestamp(DateTime<Utc>),
     Id(EventId),
+    Bytes(Vec<u8>),
 }
 
 /// What differs between engines.
@@ -25,6 +26,16 @@ pub trait Dialect {
     /// The full-text query to bind for `text`, in the engine's syntax. Tokens are letters and
     /// digits only (see `aoc_model::search`), so they never carry syntax of their own.
     fn text_query(&self, text: &SearchText) -> String;
+    /// A condition that holds when `column` contains the text bound at `placeholder`.
+    fn contains(&self, column: &str, placeholder: &str) -> String;
+    /// The start of the `interval_seconds`-wide bucket (aligned on the Unix epoch) holding the
+    /// row's `timestamp`, in the engine's timestamp type.
+    fn time_bucket(&self, interval_seconds: i64) -> String;
+    /// `expression` ordered by its bytes (code points), whatever the database's collation, so
+    /// ties rank the same on every engine.
+    fn byte_order(&self, expression: &str) -> String {
+        expression.to_owned()
+    }
 }
 
 /// A `WHERE` clause (without the keyword; `TRUE` when empty), its `ORDER BY`, and the binds.
@@ -75,15 +86,50 @@ pub fn event_filter<D: Dialect>(query: &EventQuery, dialect: &D) -> SqlFilter {
     b.equals("source", query.source.as_deref());
     b.equals("service", query.service.as_deref());
     b.equals("operation", query.operation.as_deref());
+    if let Some(prefix) = &query.operation_prefix {
+        // substr/length count characters on both engines; no LIKE, so `%`, `_` and `\` are
+        // ordinary characters and case is compared as stored.
+        let prefix = crate::codec::clean_text(prefix).into_owned();
+        let ph = b.bind(Bind::Text(prefix));
+        b.clauses
+            .push(format!("substr(operation, 1, length({ph})) = {ph}"));
+    }
     match query.actor_filter() {
         Some(ActorFilter::Upn(upn)) => b.equals("actor_upn", Some(&upn)),
         Some(ActorFilter::Id(id)) => b.equals("actor_id", Some(&id)),
         None => {}
     }
+    if let Some(ip) = query.client_ip {
+        let ph = b.bind(Bind::Bytes(aoc_model::ip_key(ip).to_vec()));
+        b.clauses.push(format!("client_ip_key = {ph}"));
+    }
+    if let Some(range) = query.ip_range {
+        let first = b.bind(Bind::Bytes(range.first_key().to_vec()));
+        let last = b.bind(Bind::Bytes(range.last_key().to_vec()));
+        b.clauses.push(format!(
+            "client_ip_key >= {first} AND client_ip_key <= {last}"
+        ));
+    }
+    if let Some(target) = &query.target {
+        let needle = crate::codec::clean_text(&aoc_model::target_needle(target)).into_owned();
+        let ph = b.bind(Bind::Text(needle));
+        let condition = dialect.contains("target_keys", &ph);
+        b.clauses.push(condition);
+    }
     b.equals(
-        "client_ip",
-        query.client_ip.map(|ip| ip.to_string()).as_deref(),
+        "country",
+        query
+            .country
+            .as_deref()
+            .map(aoc_model::actor_key)
+            .as_deref(),
     );
+    if let Some(tag) = &query.tag {
+        let ph = b.bind(Bind::Text(crate::codec::clean_text(tag).into_owned()));
+        b.clauses.push(format!(
+            "id IN (SELECT event_id FROM event_tags WHERE tag = {ph})"
+        ));
+    }
     b.equals("result", query.result.map(|r| r.as_str()));
     if let Some(text) = &query.text {
         let ph = b.bind(Bind::Text(dialect.text_query(text)));
@@ -129,6 +175,102 @@ impl SqlFilter {
     }
 }
 
+/// The grouping of a top-N list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopColumn {
+    Operation,
+    Actor,
+    ClientIp,
+}
+
+impl TopColumn {
+    pub const ALL: [TopColumn; 3] = [Self::Operation, Self::Actor, Self::ClientIp];
+
+    fn expression(self) -> &'static str {
+        match self {
+            Self::Operation => "operation",
+            Self::Actor => "coalesce(actor_upn, actor_id)",
+            Self::ClientIp => "client_ip",
+        }
+    }
+}
+
+/// The statements of [`crate::EventStore::aggregate_events`], sharing one filter and its binds.
+pub struct AggregateSql {
+    pub filter: SqlFilter,
+}
+
+impl AggregateSql {
+    pub fn new<D: Dialect>(query: &EventQuery, dialect: &D) -> Self {
+        let query = EventQuery {
+            cursor: None,
+            ..query.clone()
+        };
+        Self {
+            filter: event_filter(&query, dialect),
+        }
+    }
+
+    /// count, failures, min(timestamp), max(timestamp).
+    pub fn totals(&self) -> String {
+        format!(
+            "SELECT count(*), coalesce(sum(CASE WHEN result = 'failure' THEN 1 ELSE 0 END), 0), \
+             min(timestamp), max(timestamp) FROM events WHERE {}",
+            self.filter.where_sql
+        )
+    }
+
+    /// bucket start, count, failures; non-empty buckets only.
+    pub fn timeline<D: Dialect>(&self, dialect: &D, interval_seconds: i64) -> String {
+        format!(
+            "SELECT {bucket} AS bucket, count(*), \
+             coalesce(sum(CASE WHEN result = 'failure' THEN 1 ELSE 0 END), 0) \
+             FROM events WHERE {} GROUP BY bucket",
+            self.filter.where_sql,
+            bucket = dialect.time_bucket(interval_seconds)
+        )
+    }
+
+    /// value, count; most frequent first, ties by value.
+    pub fn top<D: Dialect>(&self, dialect: &D, column: TopColumn, limit: u32) -> String {
+        let expr = column.expression();
+        format!(
+            "SELECT {expr} AS value, count(*) AS n FROM events WHERE ({}) AND {expr} IS NOT NULL \
+             GROUP BY value ORDER BY n DESC, {} LIMIT {limit}",
+            self.filter.where_sql,
+            dialect.byte_order(expr)
+        )
+    }
+}
+
+/// The timeline interval for `spec` over the matching events' span, refusing more than
+/// [`aoc_model::aggregate::MAX_BUCKETS`] buckets.
+pub fn aggregate_interval(
+    query: &EventQuery,
+    spec: &aoc_model::AggregateSpec,
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+) -> crate::StoreResult<i64> {
+    use aoc_model::aggregate::{MAX_BUCKETS, auto_interval};
+    let from = query.from.or(first);
+    let to = query.to.or(last);
+    let (Some(from), Some(to)) = (from, to) else {
+        return Ok(spec.interval_seconds.unwrap_or(3_600));
+    };
+    let Some(interval) = spec.interval_seconds else {
+        return Ok(auto_interval(from, to));
+    };
+    if (to - from).num_seconds() / interval.max(1) >= MAX_BUCKETS {
+        return Err(crate::StoreError::invalid(
+            "interval",
+            format!(
+                "the range would need more than {MAX_BUCKETS} buckets; choose a wider interval"
+            ),
+        ));
+    }
+    Ok(interval)
+}
+
 /// Turns the rows fetched with [`SqlFilter::limit`] into a page and its next cursor.
 pub fn into_page(mut items: Vec<aoc_model::Event>, query: &EventQuery) -> aoc_model::EventPage {
     let page_size = query.page_size() as usize;
@@ -157,6 +299,12 @@ mod tests {
         }
         fn text_query(&self, text: &SearchText) -> String {
             format!("{:?}", text.phrases())
+        }
+        fn contains(&self, column: &str, placeholder: &str) -> String {
+            format!("strpos({column}, {placeholder}) > 0")
+        }
+        fn time_bucket(&self, interval_seconds: i64) -> String {
+            format!("bucket({interval_seconds})")
         }
     }
 

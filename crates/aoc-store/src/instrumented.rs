@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use aoc_model::{Event, EventId, EventPage, EventQuery, Seq, TenantId};
+use aoc_model::{
+    AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Seq, TenantId,
+};
 
 use crate::{
     ContentRef, ContentStatus, CoverageQuery, CoverageRow, EventStore, FetchCommit,
@@ -57,6 +59,14 @@ impl EventStore for InstrumentedStore {
     }
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
         self.timed("query_events", self.inner.query_events(query))
+            .await
+    }
+    async fn aggregate_events(
+        &self,
+        query: &EventQuery,
+        spec: &AggregateSpec,
+    ) -> StoreResult<EventAggregates> {
+        self.timed("aggregate_events", self.inner.aggregate_events(query, spec))
             .await
     }
     async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {

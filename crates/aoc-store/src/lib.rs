@@ -18,16 +18,20 @@ pub mod testsuite;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
+use aoc_model::{AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Seq};
 
-pub use codec::{EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event, encode_chunk};
+pub use codec::{
+    DerivedColumns, EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event, encode_chunk,
+};
 pub use coverage::{HourFigures, ceil_hour, hour_figures, hour_of};
 pub use error::{StoreError, StoreResult};
 pub use fetch_state::{
     ContentRef, ContentStatus, CoverageQuery, CoverageRow, DelayStats, FetchCommit,
     FetchStateStore, RunRecord, SourceProblem, SourceState,
 };
-pub use filter::{Bind, Dialect, SqlFilter, event_filter, into_page};
+pub use filter::{
+    AggregateSql, Bind, Dialect, SqlFilter, TopColumn, aggregate_interval, event_filter, into_page,
+};
 pub use instrumented::InstrumentedStore;
 
 /// What an idempotent insert did.
@@ -61,6 +65,18 @@ pub trait EventStore: Send + Sync {
     /// One page of the events matching `query`, ordered by (timestamp, id), with the cursor of
     /// the next page. Paging with that cursor returns every matching event exactly once.
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage>;
+
+    /// Dashboard figures over the events matching `query` (its cursor and order are ignored):
+    /// totals, a timeline, and the top operations, actors and addresses.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidArgument`] naming `interval` when the timeline would have more than
+    /// [`aoc_model::aggregate::MAX_BUCKETS`] buckets.
+    async fn aggregate_events(
+        &self,
+        query: &EventQuery,
+        spec: &AggregateSpec,
+    ) -> StoreResult<EventAggregates>;
 
     async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>>;
 

@@ -93,7 +93,11 @@ pub fn varied_events(n: usize) -> Vec<Event> {
             let minute = (i - i % 4 / 3) as i64;
             let time = base_time() + Duration::minutes(minute * 7);
             let user = USERS[i % USERS.len()];
-            let ip = format!("198.51.100.{}", i % 50);
+            // Every fifth event comes from IPv6, the rest from two IPv4 blocks.
+            let ip = match i % 5 {
+                4 => format!("2001:db8:{:x}::{:x}", i % 3, i),
+                _ => format!("198.51.{}.{}", 100 + i % 2, i % 50),
+            };
             let graph_time =
                 Value::String(time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
             let ual_time = Value::String(time.format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
@@ -124,6 +128,11 @@ pub fn varied_events(n: usize) -> Vec<Event> {
                 &mut raw,
                 &["initiatedBy", "user", "ipAddress"],
                 Value::String(ip),
+            );
+            set(
+                &mut raw,
+                &["location", "countryOrRegion"],
+                Value::String(["US", "fr", "DE"][i % 3].into()),
             );
             let tenant = TenantId::new(TENANTS[i % 7 % 2]);
             normalize(

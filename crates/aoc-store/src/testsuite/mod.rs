@@ -20,7 +20,10 @@ use std::net::IpAddr;
 use chrono::Duration;
 
 use aoc_model::search::SearchText;
-use aoc_model::{Cursor, Event, EventId, EventQuery, EventResult, Order, Seq, TenantId};
+use aoc_model::{
+    AggregateSpec, Cursor, Event, EventAggregates, EventId, EventQuery, EventResult, IpRange,
+    Order, Seq, TenantId, TimeBucket, ValueCount,
+};
 
 use crate::Store;
 use data::{base_time, fixture_events, varied_events};
@@ -37,6 +40,7 @@ macro_rules! store_behaviour_suite {
             get_event_by_id,
             paging_returns_every_event_exactly_once,
             filters_match_the_reference,
+            aggregates_match_the_reference,
             full_text_matches_the_reference,
             hostile_input_is_harmless,
             nul_and_unicode_survive,
@@ -256,6 +260,14 @@ pub async fn paging_returns_every_event_exactly_once(store: &dyn Store) {
 fn filter_cases(events: &[Event]) -> Vec<(&'static str, EventQuery)> {
     let some = &events[7];
     let ip: Option<IpAddr> = events.iter().find_map(|e| e.client_ip);
+    let target_name = events
+        .iter()
+        .flat_map(|e| &e.targets)
+        .find_map(|t| t.name.clone().filter(|n| n.contains('@')));
+    let target_id = events
+        .iter()
+        .flat_map(|e| &e.targets)
+        .find_map(|t| t.id.clone());
     let q = EventQuery::default;
     vec![
         ("everything", q()),
@@ -375,6 +387,98 @@ fn filter_cases(events: &[Event]) -> Vec<(&'static str, EventQuery)> {
             },
         ),
         (
+            "operation prefix",
+            EventQuery {
+                operation_prefix: Some(some.operation[..3].to_owned()),
+                ..q()
+            },
+        ),
+        (
+            "operation prefix with period",
+            EventQuery {
+                operation_prefix: Some("Add member".into()),
+                ..q()
+            },
+        ),
+        (
+            "operation prefix is case-sensitive",
+            EventQuery {
+                operation_prefix: Some(some.operation[..3].to_uppercase()),
+                ..q()
+            },
+        ),
+        (
+            "operation prefix of a whole name",
+            EventQuery {
+                operation_prefix: Some(some.operation.clone()),
+                ..q()
+            },
+        ),
+        (
+            "cidr /24",
+            EventQuery {
+                ip_range: IpRange::parse("198.51.101.0/24"),
+                ..q()
+            },
+        ),
+        (
+            "cidr /28 with host bits",
+            EventQuery {
+                ip_range: IpRange::parse("198.51.100.9/28"),
+                ..q()
+            },
+        ),
+        (
+            "cidr ipv6",
+            EventQuery {
+                ip_range: IpRange::parse("2001:db8:1::/48"),
+                ..q()
+            },
+        ),
+        (
+            "cidr everything ipv4",
+            EventQuery {
+                ip_range: IpRange::parse("0.0.0.0/0"),
+                ..q()
+            },
+        ),
+        (
+            "target name, other case",
+            EventQuery {
+                target: target_name.map(|n| n.to_uppercase()),
+                ..q()
+            },
+        ),
+        (
+            "target id",
+            EventQuery {
+                target: target_id,
+                ..q()
+            },
+        ),
+        (
+            "target part of a name",
+            EventQuery {
+                target: Some("contoso".into()),
+                ..q()
+            },
+        ),
+        (
+            "country",
+            EventQuery {
+                country: Some("FR".into()),
+                ..q()
+            },
+        ),
+        (
+            "country and cidr",
+            EventQuery {
+                country: Some("us".into()),
+                ip_range: IpRange::parse("198.51.100.0/24"),
+                ..q()
+            },
+        ),
+        (
             "nothing matches",
             EventQuery {
                 operation: Some("NoSuchOperation".into()),
@@ -400,9 +504,158 @@ pub async fn filters_match_the_reference(store: &dyn Store) {
         let got = ids(&collect_pages(store, &query).await);
         let want = expected(&events, &query);
         assert_eq!(got, want, "filter case {name}");
+        if !name.contains("nothing")
+            && !name.contains("case-sensitive")
+            && !name.contains("part of")
+        {
+            assert!(
+                !want.is_empty(),
+                "filter case {name} should match something"
+            );
+        }
     }
     let everything = expected(&events, &EventQuery::default());
     assert_eq!(everything.len(), 240);
+}
+
+/// The figures `aggregate_events` must return, computed from the events themselves.
+fn expected_aggregates(
+    events: &[Event],
+    query: &EventQuery,
+    spec: &AggregateSpec,
+) -> EventAggregates {
+    let matching: Vec<&Event> = events.iter().filter(|e| query.matches(e)).collect();
+    let failures = matching
+        .iter()
+        .filter(|e| e.result == EventResult::Failure)
+        .count() as u64;
+    let first = matching.iter().map(|e| e.timestamp).min();
+    let last = matching.iter().map(|e| e.timestamp).max();
+    let interval = crate::aggregate_interval(query, spec, first, last).expect("interval");
+    let mut buckets: std::collections::BTreeMap<_, (u64, u64)> = Default::default();
+    for e in &matching {
+        let b = buckets
+            .entry(aoc_model::aggregate::bucket_start(e.timestamp, interval))
+            .or_default();
+        b.0 += 1;
+        b.1 += u64::from(e.result == EventResult::Failure);
+    }
+    let top = |key: &dyn Fn(&Event) -> Option<String>| {
+        let mut counts: std::collections::HashMap<String, u64> = Default::default();
+        for e in &matching {
+            if let Some(k) = key(e) {
+                *counts.entry(k).or_default() += 1;
+            }
+        }
+        let mut list: Vec<ValueCount> = counts
+            .into_iter()
+            .map(|(value, count)| ValueCount { value, count })
+            .collect();
+        list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        list.truncate(spec.top as usize);
+        list
+    };
+    EventAggregates::assemble(
+        matching.len() as u64,
+        failures,
+        first,
+        last,
+        interval,
+        (query.from, query.to),
+        buckets
+            .into_iter()
+            .map(|(start, (count, failures))| TimeBucket {
+                start,
+                count,
+                failures,
+            })
+            .collect(),
+        [
+            top(&|e| Some(e.operation.clone())),
+            top(&|e| {
+                e.actor
+                    .upn
+                    .as_deref()
+                    .or(e.actor.id.as_deref())
+                    .map(aoc_model::actor_key)
+            }),
+            top(&|e| e.client_ip.map(|ip| ip.to_string())),
+        ],
+    )
+}
+
+pub async fn aggregates_match_the_reference(store: &dyn Store) {
+    let events = varied_events(240);
+    insert(store, &events).await;
+    let spec = AggregateSpec::default();
+    let mut cases: Vec<(&str, EventQuery, AggregateSpec)> = filter_cases(&events)
+        .into_iter()
+        .map(|(name, query)| (name, query, spec))
+        .collect();
+    cases.push((
+        "hourly over a range",
+        EventQuery {
+            from: Some(base_time() + Duration::minutes(30)),
+            to: Some(base_time() + Duration::hours(20)),
+            ..EventQuery::default()
+        },
+        AggregateSpec {
+            interval_seconds: Some(3_600),
+            top: 3,
+        },
+    ));
+    cases.push((
+        "text",
+        EventQuery {
+            text: SearchText::parse("contoso").ok(),
+            ..EventQuery::default()
+        },
+        AggregateSpec {
+            interval_seconds: Some(600),
+            top: 1,
+        },
+    ));
+    for (name, query, spec) in cases {
+        let got = store
+            .aggregate_events(&query, &spec)
+            .await
+            .expect("aggregate");
+        assert_eq!(
+            got,
+            expected_aggregates(&events, &query, &spec),
+            "case {name}"
+        );
+    }
+    let all = store
+        .aggregate_events(&EventQuery::default(), &spec)
+        .await
+        .expect("aggregate");
+    assert_eq!(all.total, 240);
+    assert!(all.failures > 0, "{all:?}");
+    assert!(all.timeline.len() > 10, "{all:?}");
+    assert!(
+        !all.top_actors.is_empty() && !all.top_ips.is_empty(),
+        "{all:?}"
+    );
+    let too_fine = store
+        .aggregate_events(
+            &EventQuery::default(),
+            &AggregateSpec {
+                interval_seconds: Some(1),
+                top: 5,
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            too_fine,
+            Err(crate::StoreError::InvalidArgument {
+                field: "interval",
+                ..
+            })
+        ),
+        "{too_fine:?}"
+    );
 }
 
 pub async fn full_text_matches_the_reference(store: &dyn Store) {
@@ -513,6 +766,18 @@ pub async fn hostile_input_is_harmless(store: &dyn Store) {
             },
             EventQuery {
                 tenant: Some(TenantId::new(input)),
+                ..EventQuery::default()
+            },
+            EventQuery {
+                operation_prefix: Some(input.into()),
+                ..EventQuery::default()
+            },
+            EventQuery {
+                target: Some(input.into()),
+                ..EventQuery::default()
+            },
+            EventQuery {
+                country: Some(input.into()),
                 ..EventQuery::default()
             },
         ] {
