@@ -7,6 +7,7 @@
 //! [`telemetry`].
 
 pub mod error;
+pub mod export;
 mod params;
 mod router;
 mod routes;
@@ -32,6 +33,8 @@ pub struct ApiSettings {
     pub cors_origins: Vec<String>,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Most rows one export returns.
+    pub export_max_rows: u64,
 }
 
 impl Default for ApiSettings {
@@ -39,6 +42,7 @@ impl Default for ApiSettings {
         Self {
             cors_origins: Vec::new(),
             max_body_bytes: 1024 * 1024,
+            export_max_rows: 1_000_000,
         }
     }
 }

@@ -10,7 +10,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::error::problem;
-use crate::routes::{events, fetch, health, sources, webhooks};
+use crate::routes::{aggregations, events, export, fetch, health, sources, webhooks};
 use crate::telemetry::{self, REQUEST_ID};
 use crate::{ApiSettings, AppState};
 
@@ -46,6 +46,8 @@ async fn not_found() -> axum::response::Response {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/events", get(events::list))
+        .route("/events/aggregations", get(aggregations::aggregations))
+        .route("/events/export", get(export::export))
         .route("/events/{id}", get(events::get))
         .route("/sources", get(sources::list))
         .route("/sources/coverage", get(sources::coverage))

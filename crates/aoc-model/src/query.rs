@@ -14,6 +14,8 @@ use crate::search::SearchText;
 
 pub const MAX_PAGE_SIZE: u32 = 500;
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// Largest page of internal bulk readers (exports), which page through a whole result.
+pub const MAX_BULK_PAGE_SIZE: u32 = 5_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Order {
@@ -66,6 +68,11 @@ impl PageSize {
         } else {
             Err(QueryError::PageSize)
         }
+    }
+
+    /// A page for bulk readers, clamped to 1..=[`MAX_BULK_PAGE_SIZE`].
+    pub fn bulk(size: u32) -> Self {
+        Self(size.clamp(1, MAX_BULK_PAGE_SIZE))
     }
 
     pub fn get(self) -> u32 {

@@ -6,29 +6,34 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use aoc_model::search::SearchText;
 use aoc_model::{
-    Cursor, Event, EventId, EventPage, EventQuery, EventResult, Order, TenantId, parse_client_ip,
+    Cursor, Event, EventId, EventPage, EventQuery, EventResult, IpRange, Order, QueryError, Tag,
+    TenantId, parse_client_ip,
 };
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::params::{Params, RawQuery};
 
-const EVENT_PARAMS: [&str; 14] = [
-    "page_size",
-    "cursor",
+/// The filters every events route takes (list, aggregations, export).
+pub(crate) const FILTER_PARAMS: [&str; 15] = [
     "from",
     "to",
+    "hours",
     "tenant",
     "source",
     "service",
     "operation",
     "actor",
+    "target",
     "ip",
+    "country",
     "result",
+    "tag",
     "q",
     "order",
-    "hours",
 ];
+
+const LIST_PARAMS: [&str; 2] = ["page_size", "cursor"];
 
 /// An RFC 3339 time (`2025-03-01T10:15:42Z`, any offset) or a date (`2025-03-01`, midnight UTC).
 pub(crate) fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
@@ -41,20 +46,64 @@ pub(crate) fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| "expected an RFC 3339 time such as 2025-03-01T10:15:42Z, or a date".to_owned())
 }
 
-/// Builds the store query from the query string, naming the parameter at fault.
+/// Builds the store query from the query string, naming the parameter at fault. `extra` names
+/// the route's own parameters besides the filters (and paging, which only the list takes).
 pub fn event_query(raw: Option<&str>) -> Result<EventQuery, ApiError> {
-    let p = Params::parse(raw, &EVENT_PARAMS)?;
+    let allowed: Vec<&str> = FILTER_PARAMS.iter().chain(&LIST_PARAMS).copied().collect();
+    let p = Params::parse(raw, &allowed)?;
+    let mut query = filters(&p)?;
+    query.cursor = p.parsed("cursor", |v| Cursor::decode(v).map_err(|e| e.to_string()))?;
+    if let Some(size) = p.parsed("page_size", |v| {
+        v.parse::<u32>()
+            .map_err(|_| "expected a whole number from 1 to 500".to_owned())
+    })? {
+        query = query
+            .with_page_size(size)
+            .map_err(|e| ApiError::invalid("page_size", e.to_string()))?;
+    }
+    Ok(query)
+}
+
+/// The filters of [`FILTER_PARAMS`] from parsed parameters.
+pub(crate) fn filters(p: &Params) -> Result<EventQuery, ApiError> {
+    let (operation, operation_prefix) = match p.text("operation")? {
+        // `Set-*`: every operation that starts with `Set-`.
+        Some(op) => match op.strip_suffix('*') {
+            Some("") => return Err(ApiError::invalid("operation", "a prefix needs at least one character before *")),
+            Some(prefix) => (None, Some(prefix.to_owned())),
+            None => (Some(op), None),
+        },
+        None => (None, None),
+    };
+    let (client_ip, ip_range) = match p.text("ip")? {
+        Some(ip) if ip.contains('/') => (
+            None,
+            Some(IpRange::parse(&ip).ok_or_else(|| {
+                ApiError::invalid("ip", "expected an address or a CIDR block such as 203.0.113.0/24")
+            })?),
+        ),
+        Some(ip) => (
+            Some(parse_client_ip(&ip).ok_or_else(|| {
+                ApiError::invalid("ip", "expected an IPv4 or IPv6 address, or a CIDR block")
+            })?),
+            None,
+        ),
+        None => (None, None),
+    };
     let mut query = EventQuery {
         from: p.parsed("from", parse_time)?,
         to: p.parsed("to", parse_time)?,
         tenant: p.text("tenant")?.map(TenantId::new),
         source: p.text("source")?,
         service: p.text("service")?,
-        operation: p.text("operation")?,
+        operation,
+        operation_prefix,
         actor: p.text("actor")?,
-        client_ip: p.parsed("ip", |v| {
-            parse_client_ip(v).ok_or_else(|| "expected an IPv4 or IPv6 address".to_owned())
-        })?,
+        target: p.text("target")?,
+        client_ip,
+        ip_range,
+        country: p.text("country")?,
+        tag: p.parsed("tag", |v| Tag::parse(v).map(|t| t.as_str().to_owned()).map_err(|e| e.to_string()))?,
         result: p.parsed("result", |v| {
             EventResult::parse(v)
                 .ok_or_else(|| "expected success, failure, partial or unknown".to_owned())
@@ -67,7 +116,6 @@ pub fn event_query(raw: Option<&str>) -> Result<EventQuery, ApiError> {
                 _ => Err("expected newest or oldest".to_owned()),
             })?
             .unwrap_or_default(),
-        cursor: p.parsed("cursor", |v| Cursor::decode(v).map_err(|e| e.to_string()))?,
         ..EventQuery::default()
     };
     if let Some(hours) = p.parsed("hours", |v| match v.parse::<i64>() {
@@ -82,17 +130,10 @@ pub fn event_query(raw: Option<&str>) -> Result<EventQuery, ApiError> {
         }
         query.from = Some(Utc::now() - chrono::Duration::hours(hours));
     }
-    if let Some(size) = p.parsed("page_size", |v| {
-        v.parse::<u32>()
-            .map_err(|_| "expected a whole number from 1 to 500".to_owned())
-    })? {
-        query = query
-            .with_page_size(size)
-            .map_err(|e| ApiError::invalid("page_size", e.to_string()))?;
-    }
-    query
-        .validate()
-        .map_err(|e| ApiError::invalid("from", e.to_string()))?;
+    query.validate().map_err(|e| match e {
+        QueryError::ControlCharacter(name) => ApiError::invalid(name, e.to_string()),
+        _ => ApiError::invalid("from", e.to_string()),
+    })?;
     Ok(query)
 }
 

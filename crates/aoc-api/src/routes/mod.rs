@@ -1,4 +1,6 @@
+pub mod aggregations;
 pub mod events;
+pub mod export;
 pub mod fetch;
 pub mod health;
 pub mod sources;

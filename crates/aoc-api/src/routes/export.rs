@@ -1,0 +1,186 @@
+//! `GET /api/events/export`: every event matching the filters, streamed as CSV, JSON or NDJSON.
+//!
+//! A task pages through the result with the keyset cursor and hands each encoded page to the
+//! response through a channel of two pages, so memory holds a few pages whatever the size, and
+//! a client that stops reading stops the task.
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use aoc_model::{Cursor, EventQuery, PageSize};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::export::{ExportFormat, ExportWriter};
+use crate::params::{Params, RawQuery};
+use crate::routes::events::{FILTER_PARAMS, filters};
+
+/// Events read per store round trip.
+const EXPORT_PAGE: u32 = 2_000;
+
+/// `aoc-events_20250301T000000Z_20250302T000000Z.csv`; an open start reads `beginning`.
+fn file_name(query: &EventQuery, format: ExportFormat, now: DateTime<Utc>) -> String {
+    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    format!(
+        "aoc-events_{}_{}.{}",
+        query.from.map_or_else(|| "beginning".to_owned(), stamp),
+        stamp(query.to.unwrap_or(now)),
+        format.extension()
+    )
+}
+
+/// How an export ended, for the audit trail and the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOutcome {
+    pub rows: u64,
+    /// The row cap stopped it before the end of the result.
+    pub capped: bool,
+    /// Why it stopped early: a store error, or the client went away.
+    pub error: Option<String>,
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let allowed: Vec<&str> = FILTER_PARAMS.iter().chain(&["format"]).copied().collect();
+    let p = Params::parse(raw.as_deref(), &allowed)?;
+    let format = p
+        .parsed("format", |v| {
+            ExportFormat::parse(v).ok_or_else(|| "expected csv, json or ndjson".to_owned())
+        })?
+        .unwrap_or(ExportFormat::Csv);
+    let mut query = filters(&p)?;
+    query.page_size = PageSize::bulk(EXPORT_PAGE);
+    let cap = state.settings.export_max_rows;
+    let name = file_name(&query, format, Utc::now());
+    // The first page is read before answering, so an unavailable store is a problem+json
+    // response rather than a cut-off download.
+    let first = state.store.query_events(&query).await?;
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(2);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let outcome = produce(store.as_ref(), query, first, format, cap, &tx).await;
+        if let Some(error) = &outcome.error {
+            tracing::warn!(rows = outcome.rows, %error, "export stopped early");
+        }
+    });
+    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&cap.to_string()) {
+        headers.insert("x-aoc-row-cap", value);
+    }
+    Ok(response)
+}
+
+/// Pages through `query` from its `first` page, sending encoded chunks until the result, the
+/// cap, the store or the client ends it.
+async fn produce(
+    store: &dyn aoc_store::Store,
+    mut query: EventQuery,
+    first: aoc_model::EventPage,
+    format: ExportFormat,
+    cap: u64,
+    tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+) -> ExportOutcome {
+    let mut writer = ExportWriter::new(format);
+    let mut outcome = ExportOutcome {
+        rows: 0,
+        capped: false,
+        error: None,
+    };
+    let gone = |outcome: &mut ExportOutcome| {
+        outcome.error = Some("the client closed the connection".to_owned());
+    };
+    if tx.send(Ok(Bytes::from(writer.start()))).await.is_err() {
+        gone(&mut outcome);
+        return outcome;
+    }
+    let mut page = first;
+    loop {
+        let room = usize::try_from(cap - writer.rows()).unwrap_or(usize::MAX);
+        if page.items.len() > room {
+            page.items.truncate(room);
+            outcome.capped = true;
+        }
+        let chunk = match writer.page(&page.items) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                outcome.error = Some(e.to_string());
+                let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+                break;
+            }
+        };
+        outcome.rows = writer.rows();
+        if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
+            gone(&mut outcome);
+            return outcome;
+        }
+        let next = page.next_cursor.as_deref().map(Cursor::decode);
+        match next {
+            Some(Ok(cursor)) if !outcome.capped && writer.rows() < cap => {
+                query.cursor = Some(cursor);
+                match store.query_events(&query).await {
+                    Ok(next) => page = next,
+                    Err(e) => {
+                        outcome.error = Some(e.to_string());
+                        // An error in the body aborts the response: the client sees a cut-off
+                        // transfer, never a file that looks complete.
+                        let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+                        return outcome;
+                    }
+                }
+            }
+            Some(Ok(_)) => {
+                outcome.capped = true;
+                break;
+            }
+            _ => break,
+        }
+    }
+    if tx.send(Ok(Bytes::from(writer.finish()))).await.is_err() {
+        gone(&mut outcome);
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_name_names_the_range() {
+        let t = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("time")
+                .with_timezone(&Utc)
+        };
+        let query = EventQuery {
+            from: Some(t("2025-03-01T00:00:00Z")),
+            ..EventQuery::default()
+        };
+        assert_eq!(
+            file_name(&query, ExportFormat::Csv, t("2025-03-02T10:15:42Z")),
+            "aoc-events_20250301T000000Z_20250302T101542Z.csv"
+        );
+        assert_eq!(
+            file_name(&EventQuery::default(), ExportFormat::Ndjson, t("2025-03-02T10:15:42Z")),
+            "aoc-events_beginning_20250302T101542Z.ndjson"
+        );
+    }
+}
