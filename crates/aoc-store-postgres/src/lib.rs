@@ -1,6 +1,8 @@
 //! The server engine: PostgreSQL, events range-partitioned by month, `tsvector` + GIN for full
 //! text, idempotent batch inserts through `UNNEST` arrays.
 
+mod annotations;
+mod audit_trail;
 mod fetch_state;
 mod partitions;
 mod rows;
@@ -13,7 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::query::Query;
+use sqlx::{AssertSqlSafe, PgPool, Postgres};
 use uuid::Uuid;
 
 use aoc_model::search::SearchText;
@@ -59,6 +62,22 @@ pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
         }
         _ => StoreError::Internal(error.to_string()),
     }
+}
+
+/// Binds the values of a shared filter (see [`aoc_store::filter`]) in order.
+fn bind_filter(
+    mut query: Query<'_, Postgres, <Postgres as sqlx::Database>::Arguments>,
+    binds: Vec<Bind>,
+) -> Query<'_, Postgres, <Postgres as sqlx::Database>::Arguments> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text),
+            Bind::Timestamp(ts) => query.bind(ts),
+            Bind::Id(id) => query.bind(id.as_uuid()),
+            Bind::Integer(value) => query.bind(value),
+        };
+    }
+    query
 }
 
 impl PostgresStore {
@@ -197,15 +216,10 @@ impl EventStore for PostgresStore {
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
         let filter = event_filter(query, &PgDialect);
         let sql = filter.select_sql();
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for bind in filter.binds {
-            q = match bind {
-                Bind::Text(text) => q.bind(text),
-                Bind::Timestamp(ts) => q.bind(ts),
-                Bind::Id(id) => q.bind(id.as_uuid()),
-            };
-        }
-        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows = bind_filter(sqlx::query(AssertSqlSafe(sql)), filter.binds)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
         let items = rows
             .iter()
             .map(decode_row)
@@ -237,22 +251,30 @@ impl EventStore for PostgresStore {
 
     async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
-        let result = sqlx::query("DELETE FROM events WHERE id = ANY($1)")
-            .bind(ids)
-            .execute(&self.pool)
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Events first: their row locks make a concurrent annotation wait, and then it is seen.
+        let deleted = sqlx::query("DELETE FROM events WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
             .await
-            .map_err(map_err)?;
-        Ok(result.rows_affected())
+            .map_err(map_err)?
+            .rows_affected();
+        annotations::delete_annotations_of(&mut tx, &ids).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(deleted)
     }
 
     async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let dropped = self.partitions.drop_before(&self.pool, cutoff).await?;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let deleted = sqlx::query("DELETE FROM events WHERE timestamp < $1")
             .bind(cutoff)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?
             .rows_affected();
+        annotations::delete_annotations_between(&mut tx, None, cutoff).await?;
+        tx.commit().await.map_err(map_err)?;
         Ok(dropped + deleted)
     }
 

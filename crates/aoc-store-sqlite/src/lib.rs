@@ -4,6 +4,8 @@
 //! pool is cheaper than retrying on `SQLITE_BUSY`), reads through a pool of several, which WAL
 //! lets run beside the writer.
 
+mod annotations;
+mod audit_trail;
 mod fetch_state;
 mod fts;
 mod rows;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::query::Query;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqlitePool};
 
@@ -25,7 +28,7 @@ use aoc_store::{
 };
 
 use aoc_store::SELECT_COLUMNS;
-use fts::{SqliteDialect, TextPlan, TextSearch};
+use fts::{SqliteDialect, TextSearch};
 use rows::{decode_row, micros};
 
 /// Rows per INSERT statement: 14 parameters each stays far below SQLite's 32,766 limit, and
@@ -53,6 +56,22 @@ fn map_err(error: sqlx::Error) -> StoreError {
         }
         other => StoreError::Internal(other.to_string()),
     }
+}
+
+/// Binds the values of a shared filter (see [`aoc_store::filter`]) in order.
+fn bind_filter(
+    mut query: Query<'_, Sqlite, <Sqlite as sqlx::Database>::Arguments>,
+    binds: Vec<Bind>,
+) -> Query<'_, Sqlite, <Sqlite as sqlx::Database>::Arguments> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text),
+            Bind::Timestamp(ts) => query.bind(micros(ts)),
+            Bind::Id(id) => query.bind(id.as_bytes().to_vec()),
+            Bind::Integer(value) => query.bind(value),
+        };
+    }
+    query
 }
 
 impl SqliteStore {
@@ -93,15 +112,10 @@ impl SqliteStore {
     ) -> StoreResult<EventPage> {
         let filter = event_filter(query, dialect);
         let sql = filter.select_sql();
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for bind in filter.binds {
-            q = match bind {
-                Bind::Text(text) => q.bind(text),
-                Bind::Timestamp(ts) => q.bind(micros(ts)),
-                Bind::Id(id) => q.bind(id.as_bytes().to_vec()),
-            };
-        }
-        let rows = q.fetch_all(&self.reader).await.map_err(map_err)?;
+        let rows = bind_filter(sqlx::query(AssertSqlSafe(sql)), filter.binds)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(map_err)?;
         let items = rows
             .iter()
             .map(decode_row)
@@ -212,10 +226,7 @@ impl EventStore for SqliteStore {
 
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
         let dialect = match &query.text {
-            None => SqliteDialect {
-                plan: TextPlan::FromIndex,
-                fts: String::new(),
-            },
+            None => SqliteDialect::plain(),
             Some(text) => match fts::plan(&self.reader, text).await? {
                 TextSearch::Nothing => {
                     return Ok(EventPage {
@@ -253,6 +264,8 @@ impl EventStore for SqliteStore {
     async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {
         let mut deleted = 0;
         let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let bytes: Vec<Vec<u8>> = ids.iter().map(|id| id.as_bytes().to_vec()).collect();
+        annotations::delete_annotations_of(&mut tx, &bytes).await?;
         for chunk in ids.chunks(INSERT_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM events WHERE id IN (");
             let mut list = q.separated(", ");
@@ -274,18 +287,28 @@ impl EventStore for SqliteStore {
     async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let mut deleted = 0;
         loop {
-            let done = sqlx::query(
+            // Each chunk's events go with their tags and comments, in one transaction.
+            let mut tx = self.writer.begin().await.map_err(map_err)?;
+            let ids: Vec<Vec<u8>> = sqlx::query_scalar(
                 "DELETE FROM events WHERE seq IN \
-                 (SELECT seq FROM events WHERE timestamp < ? ORDER BY timestamp LIMIT ?)",
+                 (SELECT seq FROM events WHERE timestamp < ? ORDER BY timestamp LIMIT ?) \
+                 RETURNING id",
             )
             .bind(micros(cutoff))
             .bind(DELETE_CHUNK)
-            .execute(&self.writer)
+            .fetch_all(&mut *tx)
             .await
-            .map_err(map_err)?
-            .rows_affected();
+            .map_err(map_err)?;
+            annotations::delete_annotations_of(&mut tx, &ids).await?;
+            let done = ids.len() as u64;
+            let last = done < DELETE_CHUNK as u64;
+            if last {
+                // Whatever else is annotated before the cutoff has no event left.
+                annotations::delete_annotations_before(&mut tx, cutoff).await?;
+            }
+            tx.commit().await.map_err(map_err)?;
             deleted += done;
-            if done < DELETE_CHUNK as u64 {
+            if last {
                 return Ok(deleted);
             }
         }

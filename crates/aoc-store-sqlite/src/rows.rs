@@ -11,7 +11,7 @@ pub fn micros(ts: DateTime<Utc>) -> i64 {
     ts.timestamp_micros()
 }
 
-fn from_micros(value: i64, column: &str) -> StoreResult<DateTime<Utc>> {
+pub fn from_micros(value: i64, column: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::from_timestamp_micros(value)
         .ok_or_else(|| StoreError::Corrupt(format!("{column} {value} is out of range")))
 }

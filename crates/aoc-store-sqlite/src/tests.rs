@@ -87,9 +87,9 @@ async fn both_text_plans_match_the_reference() {
                 crate::fts::TextSearch::Query { fts, .. } => fts,
             };
             for plan in [
-                crate::TextPlan::FromIndex,
-                crate::TextPlan::Scan,
-                crate::TextPlan::PerRow,
+                crate::fts::TextPlan::FromIndex,
+                crate::fts::TextPlan::Scan,
+                crate::fts::TextPlan::PerRow,
             ] {
                 let dialect = crate::fts::SqliteDialect {
                     plan,

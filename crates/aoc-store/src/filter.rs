@@ -14,6 +14,7 @@ pub enum Bind {
     Text(String),
     Timestamp(DateTime<Utc>),
     Id(EventId),
+    Integer(i64),
 }
 
 /// What differs between engines.
@@ -119,12 +120,14 @@ pub fn event_filter<D: Dialect>(query: &EventQuery, dialect: &D) -> SqlFilter {
 impl SqlFilter {
     /// The whole page query: the columns of [`crate::StoredRow`], in keyset order.
     pub fn select_sql(&self) -> String {
+        self.select_from(crate::codec::SELECT_COLUMNS, "events")
+    }
+
+    /// The page query over `columns` of `table`.
+    pub fn select_from(&self, columns: &str, table: &str) -> String {
         format!(
-            "SELECT {} FROM events WHERE {} ORDER BY {} LIMIT {}",
-            crate::codec::SELECT_COLUMNS,
-            self.where_sql,
-            self.order_sql,
-            self.limit
+            "SELECT {columns} FROM {table} WHERE {} ORDER BY {} LIMIT {}",
+            self.where_sql, self.order_sql, self.limit
         )
     }
 }
