@@ -53,7 +53,9 @@ fn entry(i: usize) -> NewAuditEntry {
         client_ip: Some(format!("198.51.100.{}", i % 20)),
         request_id: format!("req-{i:04}"),
         action: ACTIONS[i % ACTIONS.len()].to_owned(),
-        target: (i % 2 == 0).then(|| format!("00000000-0000-4000-8000-{i:012}")),
+        target: i
+            .is_multiple_of(2)
+            .then(|| format!("00000000-0000-4000-8000-{i:012}")),
         details: json!({ "page_size": 50, "filters": { "operation": "Add member to role.", "i": i } }),
         outcome,
         status: match outcome {
