@@ -1,9 +1,12 @@
 //! AOC's shared vocabulary: the normalized [`Event`], its ids, the [`EventQuery`] that every
-//! front end (API, CLI, later MCP and AI) builds, and the opaque [`Cursor`] of keyset paging.
+//! front end (API, CLI, later MCP and AI) builds, the opaque [`Cursor`] of keyset paging, and
+//! the analysts' annotations ([`Tag`], [`CommentBody`], [`Author`]).
 //!
-//! Pure data and pure functions only: no I/O, so every other crate can depend on it.
+//! Pure data and pure functions only: no I/O (new comment ids read the clock), so every other
+//! crate can depend on it.
 
 pub mod aggregate;
+mod annotation;
 mod event;
 mod ids;
 mod ip;
@@ -11,6 +14,10 @@ mod query;
 pub mod search;
 
 pub use aggregate::{AggregateSpec, EventAggregates, TimeBucket, ValueCount};
+pub use annotation::{
+    Author, CommentBody, CommentBodyError, CommentId, DEFAULT_TAGS, MAX_COMMENT_CHARS,
+    MAX_TAG_CHARS, Tag, TagError,
+};
 pub use event::{Actor, ActorKind, Change, Event, EventResult, Location, Target};
 pub use ids::{DedupeKey, EventId, Seq, TenantId};
 pub use ip::{IpRange, ip_key, parse_client_ip};

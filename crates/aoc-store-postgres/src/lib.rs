@@ -1,6 +1,8 @@
 //! The server engine: PostgreSQL, events range-partitioned by month, `tsvector` + GIN for full
 //! text, idempotent batch inserts through `UNNEST` arrays.
 
+mod annotations;
+mod audit_trail;
 mod fetch_state;
 mod partitions;
 mod rows;
@@ -27,7 +29,7 @@ use aoc_model::{AggregateSpec, EventAggregates, TimeBucket, ValueCount};
 use aoc_store::{AggregateSql, SELECT_COLUMNS, TopColumn, aggregate_interval};
 
 /// The binds of a filter as PostgreSQL arguments.
-fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::postgres::PgArguments> {
+pub(crate) fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::postgres::PgArguments> {
     use sqlx::Arguments as _;
     let mut args = sqlx::postgres::PgArguments::default();
     for bind in binds {
@@ -36,6 +38,7 @@ fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::postgres::PgArguments> {
             Bind::Timestamp(ts) => args.add(ts),
             Bind::Id(id) => args.add(id.as_uuid()),
             Bind::Bytes(bytes) => args.add(bytes),
+            Bind::Integer(value) => args.add(value),
         }
         .map_err(|e| StoreError::Internal(e.to_string()))?;
     }
@@ -371,22 +374,30 @@ impl EventStore for PostgresStore {
 
     async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
-        let result = sqlx::query("DELETE FROM events WHERE id = ANY($1)")
-            .bind(ids)
-            .execute(&self.pool)
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Events first: their row locks make a concurrent annotation wait, and then it is seen.
+        let deleted = sqlx::query("DELETE FROM events WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
             .await
-            .map_err(map_err)?;
-        Ok(result.rows_affected())
+            .map_err(map_err)?
+            .rows_affected();
+        annotations::delete_annotations_of(&mut tx, &ids).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(deleted)
     }
 
     async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let dropped = self.partitions.drop_before(&self.pool, cutoff).await?;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let deleted = sqlx::query("DELETE FROM events WHERE timestamp < $1")
             .bind(cutoff)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?
             .rows_affected();
+        annotations::delete_annotations_between(&mut tx, None, cutoff).await?;
+        tx.commit().await.map_err(map_err)?;
         Ok(dropped + deleted)
     }
 

@@ -87,10 +87,14 @@ impl Partitions {
             let Some(month) = parse_partition_name(&name) else {
                 continue;
             };
-            let Some(end) = month_start(next_month(month)) else {
+            let (Some(start), Some(end)) = (
+                month_start(month).and_then(|d| d.and_hms_opt(0, 0, 0)),
+                month_start(next_month(month)).and_then(|d| d.and_hms_opt(0, 0, 0)),
+            ) else {
                 continue;
             };
-            if end.and_hms_opt(0, 0, 0).map(|t| t.and_utc()) > Some(cutoff) {
+            let (start, end) = (start.and_utc(), end.and_utc());
+            if end > cutoff {
                 continue;
             }
             let mut tx = pool.begin().await.map_err(map_err)?;
@@ -109,6 +113,9 @@ impl Partitions {
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
+            // The partition's tags and comments go with it. After the DROP, which waited for any
+            // annotation being added to one of its events, so that one is seen here too.
+            crate::annotations::delete_annotations_between(&mut tx, Some(start), end).await?;
             tx.commit().await.map_err(map_err)?;
             self.known().remove(&month);
             dropped += count as u64;

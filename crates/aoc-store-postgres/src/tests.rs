@@ -2,6 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aoc_store::Store;
+use chrono::Utc;
 
 use crate::PostgresStore;
 
@@ -227,4 +228,151 @@ async fn migrate_fills_in_filter_columns_of_older_rows() {
             .await
             .expect("count");
     assert_eq!(pending, 0);
+}
+
+/// A fresh store of this engine's type, for tests that need its pool.
+async fn open_store(name: &str) -> PostgresStore {
+    let url = fresh_schema(name).await;
+    let store = PostgresStore::connect(&url).expect("url");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+fn audit_entry(action: &str) -> aoc_store::NewAuditEntry {
+    aoc_store::NewAuditEntry {
+        at: aoc_store::testsuite::data::base_time(),
+        actor: aoc_model::Author::local(),
+        actor_tenant: None,
+        client_ip: Some("127.0.0.1".into()),
+        request_id: "req-1".into(),
+        action: action.into(),
+        target: None,
+        details: Default::default(),
+        outcome: aoc_store::AuditOutcome::Success,
+        status: 200,
+    }
+}
+
+/// The audit trail is append-only in the database itself: UPDATE and TRUNCATE through any
+/// connection are refused and change nothing. DELETE stays possible, for retention.
+#[tokio::test]
+async fn the_audit_trail_refuses_updates() {
+    use aoc_store::{AuditQuery, AuditTrailStore};
+
+    let store = open_store("the_audit_trail_refuses_updates").await;
+    let seq = store
+        .append_audit(&audit_entry("events.export"))
+        .await
+        .expect("append");
+    for sql in [
+        "UPDATE audit_trail SET action = 'events.view' WHERE seq = $1",
+        "UPDATE audit_trail SET details = '{}' WHERE seq = $1",
+        "INSERT INTO audit_trail (seq, at, actor_id, request_id, action, details, outcome, status) \
+         OVERRIDING SYSTEM VALUE SELECT seq, at, actor_id, request_id, 'x', details, outcome, status \
+         FROM audit_trail WHERE seq = $1 \
+         ON CONFLICT (seq) DO UPDATE SET action = EXCLUDED.action",
+    ] {
+        let error = sqlx::query(sql)
+            .bind(seq)
+            .execute(&store.pool)
+            .await
+            .expect_err("refused");
+        assert!(error.to_string().contains("append-only"), "{sql}: {error}");
+    }
+    let error = sqlx::query("TRUNCATE audit_trail")
+        .execute(&store.pool)
+        .await
+        .expect_err("refused");
+    assert!(error.to_string().contains("append-only"), "{error}");
+    let page = store
+        .query_audit(&AuditQuery::default())
+        .await
+        .expect("query");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(
+        (page.items[0].seq, page.items[0].action.as_str()),
+        (seq, "events.export")
+    );
+    let deleted = sqlx::query("DELETE FROM audit_trail WHERE seq = $1")
+        .bind(seq)
+        .execute(&store.pool)
+        .await
+        .expect("retention may delete")
+        .rows_affected();
+    assert_eq!(deleted, 1);
+}
+
+/// The events query filters by tag with `id IN (SELECT event_id FROM event_tags WHERE tag = $n)`:
+/// the column types must match for that to find anything.
+#[tokio::test]
+async fn events_filter_by_tag_through_event_tags() {
+    use aoc_model::{Author, Tag};
+    use aoc_store::testsuite::data::varied_events;
+    use aoc_store::{AnnotationStore, EventStore};
+
+    let store = open_store("events_filter_by_tag_through_event_tags").await;
+    let events = varied_events(10);
+    store.insert_events(&events).await.expect("insert");
+    let escalated = Tag::parse("escalated").expect("tag");
+    for i in [2, 5, 7] {
+        store
+            .add_tag(
+                (&events[i]).into(),
+                &escalated,
+                &Author::local(),
+                Utc::now(),
+            )
+            .await
+            .expect("tag");
+    }
+    store
+        .add_tag(
+            (&events[3]).into(),
+            &Tag::parse("benign").expect("tag"),
+            &Author::local(),
+            Utc::now(),
+        )
+        .await
+        .expect("tag");
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT id FROM events WHERE id IN (SELECT event_id FROM event_tags WHERE tag = $1) \
+         ORDER BY seq",
+    )
+    .bind("escalated")
+    .fetch_all(&store.pool)
+    .await
+    .expect("query");
+    let want: Vec<uuid::Uuid> = [2, 5, 7].iter().map(|&i| events[i].id.as_uuid()).collect();
+    assert_eq!(ids, want);
+}
+
+/// Processes with pools of their own race to see a user first: one is told it was first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sighting_race_between_processes_has_one_winner() {
+    use aoc_store::AuditTrailStore;
+
+    let url = fresh_schema("a_first_sighting_race_between_processes").await;
+    let mut stores = Vec::new();
+    for _ in 0..8 {
+        stores.push(Arc::new(PostgresStore::connect(&url).expect("url")));
+    }
+    stores[0].migrate().await.expect("migrate");
+    for store in &stores {
+        store.ping().await.expect("ping");
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(stores.len()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for store in &stores {
+        let store = Arc::clone(store);
+        let start = Arc::clone(&start);
+        tasks.spawn(async move {
+            start.wait().await;
+            store
+                .note_user_seen("tenant", "oid", None, Utc::now())
+                .await
+                .expect("note_user_seen")
+        });
+    }
+    let first = tasks.join_all().await.into_iter().filter(|&f| f).count();
+    assert_eq!(first, 1);
 }

@@ -126,6 +126,16 @@ pub struct SqliteDialect {
     pub fts: String,
 }
 
+impl SqliteDialect {
+    /// For queries without full text (the audit trail, events without a text filter).
+    pub fn plain() -> Self {
+        Self {
+            plan: TextPlan::FromIndex,
+            fts: String::new(),
+        }
+    }
+}
+
 impl Dialect for SqliteDialect {
     fn placeholder(&self, index: usize) -> String {
         // Numbered, because the filter may use one value twice.

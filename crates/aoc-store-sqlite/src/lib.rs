@@ -4,6 +4,8 @@
 //! pool is cheaper than retrying on `SQLITE_BUSY`), reads through a pool of several, which WAL
 //! lets run beside the writer.
 
+mod annotations;
+mod audit_trail;
 mod fetch_state;
 mod fts;
 mod rows;
@@ -30,7 +32,7 @@ use fts::{SqliteDialect, TextPlan, TextSearch};
 use rows::{decode_row, from_micros, micros};
 
 /// The binds of a filter as SQLite arguments.
-fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::sqlite::SqliteArguments> {
+pub(crate) fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::sqlite::SqliteArguments> {
     use sqlx::Arguments as _;
     let mut args = sqlx::sqlite::SqliteArguments::default();
     for bind in binds {
@@ -39,6 +41,7 @@ fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::sqlite::SqliteArguments> {
             Bind::Timestamp(ts) => args.add(micros(ts)),
             Bind::Id(id) => args.add(id.as_bytes().to_vec()),
             Bind::Bytes(bytes) => args.add(bytes),
+            Bind::Integer(value) => args.add(value),
         }
         .map_err(|e| StoreError::Internal(e.to_string()))?;
     }
@@ -389,6 +392,8 @@ impl EventStore for SqliteStore {
     async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {
         let mut deleted = 0;
         let mut tx = self.writer.begin().await.map_err(map_err)?;
+        let bytes: Vec<Vec<u8>> = ids.iter().map(|id| id.as_bytes().to_vec()).collect();
+        annotations::delete_annotations_of(&mut tx, &bytes).await?;
         for chunk in ids.chunks(INSERT_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM events WHERE id IN (");
             let mut list = q.separated(", ");
@@ -410,18 +415,28 @@ impl EventStore for SqliteStore {
     async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let mut deleted = 0;
         loop {
-            let done = sqlx::query(
+            // Each chunk's events go with their tags and comments, in one transaction.
+            let mut tx = self.writer.begin().await.map_err(map_err)?;
+            let ids: Vec<Vec<u8>> = sqlx::query_scalar(
                 "DELETE FROM events WHERE seq IN \
-                 (SELECT seq FROM events WHERE timestamp < ? ORDER BY timestamp LIMIT ?)",
+                 (SELECT seq FROM events WHERE timestamp < ? ORDER BY timestamp LIMIT ?) \
+                 RETURNING id",
             )
             .bind(micros(cutoff))
             .bind(DELETE_CHUNK)
-            .execute(&self.writer)
+            .fetch_all(&mut *tx)
             .await
-            .map_err(map_err)?
-            .rows_affected();
+            .map_err(map_err)?;
+            annotations::delete_annotations_of(&mut tx, &ids).await?;
+            let done = ids.len() as u64;
+            let last = done < DELETE_CHUNK as u64;
+            if last {
+                // Whatever else is annotated before the cutoff has no event left.
+                annotations::delete_annotations_before(&mut tx, cutoff).await?;
+            }
+            tx.commit().await.map_err(map_err)?;
             deleted += done;
-            if done < DELETE_CHUNK as u64 {
+            if last {
                 return Ok(deleted);
             }
         }

@@ -2,6 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aoc_store::Store;
+use chrono::Utc;
 
 use crate::SqliteStore;
 
@@ -87,9 +88,9 @@ async fn both_text_plans_match_the_reference() {
                 crate::fts::TextSearch::Query { fts, .. } => fts,
             };
             for plan in [
-                crate::TextPlan::FromIndex,
-                crate::TextPlan::Scan,
-                crate::TextPlan::PerRow,
+                crate::fts::TextPlan::FromIndex,
+                crate::fts::TextPlan::Scan,
+                crate::fts::TextPlan::PerRow,
             ] {
                 let dialect = crate::fts::SqliteDialect {
                     plan,
@@ -265,4 +266,150 @@ async fn migrate_fills_in_filter_columns_of_older_rows() {
             .await
             .expect("count");
     assert_eq!(pending, 0);
+}
+
+/// A fresh store of this engine's type, for tests that need its pools.
+async fn open_store(dir: &tempfile::TempDir, name: &str) -> SqliteStore {
+    let store = SqliteStore::connect(&format!(
+        "sqlite://{}",
+        dir.path().join(format!("{name}.db")).display()
+    ))
+    .await
+    .expect("open");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+fn audit_entry(action: &str) -> aoc_store::NewAuditEntry {
+    aoc_store::NewAuditEntry {
+        at: aoc_store::testsuite::data::base_time(),
+        actor: aoc_model::Author::local(),
+        actor_tenant: None,
+        client_ip: Some("127.0.0.1".into()),
+        request_id: "req-1".into(),
+        action: action.into(),
+        target: None,
+        details: Default::default(),
+        outcome: aoc_store::AuditOutcome::Success,
+        status: 200,
+    }
+}
+
+/// The audit trail is append-only in the database itself: an UPDATE through any connection is
+/// refused and changes nothing. DELETE stays possible, for retention.
+#[tokio::test]
+async fn the_audit_trail_refuses_updates() {
+    use aoc_store::{AuditQuery, AuditTrailStore};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_store(&dir, "audit").await;
+    let seq = store
+        .append_audit(&audit_entry("events.export"))
+        .await
+        .expect("append");
+    for sql in [
+        "UPDATE audit_trail SET action = 'events.view' WHERE seq = ?1",
+        "UPDATE audit_trail SET seq = seq + 100 WHERE seq = ?1",
+        "UPDATE OR REPLACE audit_trail SET outcome = 'success' WHERE seq = ?1",
+    ] {
+        let error = sqlx::query(sql)
+            .bind(seq)
+            .execute(&store.writer)
+            .await
+            .expect_err("refused");
+        assert!(error.to_string().contains("append-only"), "{sql}: {error}");
+    }
+    let page = store
+        .query_audit(&AuditQuery::default())
+        .await
+        .expect("query");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(
+        (page.items[0].seq, page.items[0].action.as_str()),
+        (seq, "events.export")
+    );
+    let deleted = sqlx::query("DELETE FROM audit_trail WHERE seq = ?1")
+        .bind(seq)
+        .execute(&store.writer)
+        .await
+        .expect("retention may delete")
+        .rows_affected();
+    assert_eq!(deleted, 1);
+}
+
+/// The events query filters by tag with `id IN (SELECT event_id FROM event_tags WHERE tag = ?)`:
+/// the column types must match for that to find anything.
+#[tokio::test]
+async fn events_filter_by_tag_through_event_tags() {
+    use aoc_model::{Author, Tag};
+    use aoc_store::testsuite::data::varied_events;
+    use aoc_store::{AnnotationStore, EventStore};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open_store(&dir, "tags").await;
+    let events = varied_events(10);
+    store.insert_events(&events).await.expect("insert");
+    let escalated = Tag::parse("escalated").expect("tag");
+    for i in [2, 5, 7] {
+        store
+            .add_tag(
+                (&events[i]).into(),
+                &escalated,
+                &Author::local(),
+                Utc::now(),
+            )
+            .await
+            .expect("tag");
+    }
+    store
+        .add_tag(
+            (&events[3]).into(),
+            &Tag::parse("benign").expect("tag"),
+            &Author::local(),
+            Utc::now(),
+        )
+        .await
+        .expect("tag");
+    let ids: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT id FROM events WHERE id IN (SELECT event_id FROM event_tags WHERE tag = ?) \
+         ORDER BY seq",
+    )
+    .bind("escalated")
+    .fetch_all(&store.reader)
+    .await
+    .expect("query");
+    let want: Vec<Vec<u8>> = [2, 5, 7]
+        .iter()
+        .map(|&i| events[i].id.as_bytes().to_vec())
+        .collect();
+    assert_eq!(ids, want);
+}
+
+/// Processes sharing the file race to see a user first: one is told it was first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sighting_race_between_processes_has_one_winner() {
+    use aoc_store::AuditTrailStore;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = open_store(&dir, "users").await;
+    let url = format!("sqlite://{}", dir.path().join("users.db").display());
+    let mut stores = vec![Arc::new(first)];
+    for _ in 1..4 {
+        stores.push(Arc::new(SqliteStore::connect(&url).await.expect("open")));
+    }
+    let start = Arc::new(tokio::sync::Barrier::new(8));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = Arc::clone(&stores[i % stores.len()]);
+        let start = Arc::clone(&start);
+        tasks.spawn(async move {
+            start.wait().await;
+            store
+                .note_user_seen("tenant", "oid", None, Utc::now())
+                .await
+                .expect("note_user_seen")
+        });
+    }
+    let first = tasks.join_all().await.into_iter().filter(|&f| f).count();
+    assert_eq!(first, 1);
 }

@@ -12,6 +12,10 @@ pub enum StoreError {
         field: &'static str,
         message: String,
     },
+    /// The thing a call refers to does not exist (an event to annotate that is not stored, or
+    /// no longer is); `what` names its kind.
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
     /// The engine is unreachable, overloaded or shutting down: retrying later may work.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -30,6 +34,13 @@ impl StoreError {
         Self::InvalidArgument {
             field,
             message: message.into(),
+        }
+    }
+
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            what,
+            id: id.to_string(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub enum Bind {
     Timestamp(DateTime<Utc>),
     Id(EventId),
     Bytes(Vec<u8>),
+    Integer(i64),
 }
 
 /// What differs between engines.
@@ -165,12 +166,14 @@ pub fn event_filter<D: Dialect>(query: &EventQuery, dialect: &D) -> SqlFilter {
 impl SqlFilter {
     /// The whole page query: the columns of [`crate::StoredRow`], in keyset order.
     pub fn select_sql(&self) -> String {
+        self.select_from(crate::codec::SELECT_COLUMNS, "events")
+    }
+
+    /// The page query over `columns` of `table`.
+    pub fn select_from(&self, columns: &str, table: &str) -> String {
         format!(
-            "SELECT {} FROM events WHERE {} ORDER BY {} LIMIT {}",
-            crate::codec::SELECT_COLUMNS,
-            self.where_sql,
-            self.order_sql,
-            self.limit
+            "SELECT {columns} FROM {table} WHERE {} ORDER BY {} LIMIT {}",
+            self.where_sql, self.order_sql, self.limit
         )
     }
 }
@@ -286,10 +289,10 @@ pub fn into_page(mut items: Vec<aoc_model::Event>, query: &EventQuery) -> aoc_mo
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    struct Numbered;
+    pub(crate) struct Numbered;
     impl Dialect for Numbered {
         fn placeholder(&self, index: usize) -> String {
             format!("${index}")

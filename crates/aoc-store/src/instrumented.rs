@@ -8,12 +8,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use aoc_model::{
-    AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Seq, TenantId,
+    AggregateSpec, Author, CommentBody, CommentId, Event, EventAggregates, EventId, EventPage,
+    EventQuery, Seq, Tag, TenantId,
 };
 
 use crate::{
-    ContentRef, ContentStatus, CoverageQuery, CoverageRow, EventStore, FetchCommit,
-    FetchStateStore, InsertReport, RunRecord, SourceState, Store, StoreResult,
+    AnnotationStore, AuditPage, AuditQuery, AuditTrailStore, Comment, ContentRef, ContentStatus,
+    CoverageQuery, CoverageRow, EventRef, EventStore, FetchCommit, FetchStateStore, InsertReport,
+    NewAuditEntry, RunRecord, SourceState, Store, StoreResult, TagCount, TagRecord,
 };
 
 /// Wraps an engine; a metrics recorder installed by the binary receives the figures.
@@ -165,6 +167,95 @@ impl FetchStateStore for InstrumentedStore {
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
         self.timed("release_lease", self.inner.release_lease(name, holder))
             .await
+    }
+}
+
+#[async_trait]
+impl AnnotationStore for InstrumentedStore {
+    async fn add_tag(
+        &self,
+        event: EventRef,
+        tag: &Tag,
+        by: &Author,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.timed("add_tag", self.inner.add_tag(event, tag, by, at))
+            .await
+    }
+    async fn remove_tag(&self, event: EventId, tag: &Tag) -> StoreResult<bool> {
+        self.timed("remove_tag", self.inner.remove_tag(event, tag))
+            .await
+    }
+    async fn event_tags(&self, event: EventId) -> StoreResult<Vec<TagRecord>> {
+        self.timed("event_tags", self.inner.event_tags(event)).await
+    }
+    async fn tag_counts(&self) -> StoreResult<Vec<TagCount>> {
+        self.timed("tag_counts", self.inner.tag_counts()).await
+    }
+    async fn add_comment(
+        &self,
+        event: EventRef,
+        author: &Author,
+        body: &CommentBody,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Comment> {
+        self.timed(
+            "add_comment",
+            self.inner.add_comment(event, author, body, at),
+        )
+        .await
+    }
+    async fn get_comment(&self, id: CommentId) -> StoreResult<Option<Comment>> {
+        self.timed("get_comment", self.inner.get_comment(id)).await
+    }
+    async fn update_comment(
+        &self,
+        id: CommentId,
+        body: &CommentBody,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Comment>> {
+        self.timed("update_comment", self.inner.update_comment(id, body, at))
+            .await
+    }
+    async fn delete_comment(&self, id: CommentId) -> StoreResult<bool> {
+        self.timed("delete_comment", self.inner.delete_comment(id))
+            .await
+    }
+    async fn event_comments(&self, event: EventId) -> StoreResult<Vec<Comment>> {
+        self.timed("event_comments", self.inner.event_comments(event))
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditTrailStore for InstrumentedStore {
+    async fn append_audit(&self, entry: &NewAuditEntry) -> StoreResult<i64> {
+        self.timed("append_audit", self.inner.append_audit(entry))
+            .await
+    }
+    async fn query_audit(&self, query: &AuditQuery) -> StoreResult<AuditPage> {
+        self.timed("query_audit", self.inner.query_audit(query))
+            .await
+    }
+    async fn delete_audit_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        self.timed(
+            "delete_audit_before",
+            self.inner.delete_audit_before(cutoff),
+        )
+        .await
+    }
+    async fn note_user_seen(
+        &self,
+        tenant: &str,
+        object_id: &str,
+        name: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "note_user_seen",
+            self.inner.note_user_seen(tenant, object_id, name, at),
+        )
+        .await
     }
 }
 

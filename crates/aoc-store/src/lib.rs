@@ -2,9 +2,11 @@
 //! errors, the row codec and filter builder shared by the engines, and (behind the `testsuite`
 //! feature) the behaviour suite that every engine must pass.
 //!
-//! The trait grows by capability (events now; fetch state, leases, annotations, audit trail,
+//! The trait grows by capability (events, fetch state and leases, annotations, the audit trail;
 //! jobs, alerts and sink cursors as those features arrive), so each part can be read alone.
 
+mod annotations;
+mod audit_trail;
 mod codec;
 mod coverage;
 mod error;
@@ -20,6 +22,12 @@ use chrono::{DateTime, Utc};
 
 use aoc_model::{AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Seq};
 
+pub use annotations::{AnnotationStore, Comment, EventRef, TagCount, TagRecord};
+pub use audit_trail::{
+    AUDIT_COLUMNS, AuditColumns, AuditCursor, AuditCursorError, AuditEntry, AuditOutcome,
+    AuditPage, AuditQuery, AuditRow, AuditTrailStore, NewAuditEntry, audit_filter, decode_audit,
+    into_audit_page,
+};
 pub use codec::{
     DerivedColumns, EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event, encode_chunk,
 };
@@ -84,10 +92,12 @@ pub trait EventStore: Send + Sync {
     /// maintenance, detection and sinks.
     async fn events_after(&self, after: Option<Seq>, limit: u32) -> StoreResult<Vec<Event>>;
 
-    /// Deletes the given events; returns how many existed.
+    /// Deletes the given events, and their tags and comments in the same transaction; returns how
+    /// many events existed.
     async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64>;
 
-    /// Retention: deletes every event that happened before `cutoff`; returns how many.
+    /// Retention: deletes every event that happened before `cutoff`, and the tags and comments of
+    /// events before `cutoff` in the same transactions; returns how many events.
     async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
 
     async fn count_events(&self) -> StoreResult<u64>;
@@ -95,7 +105,7 @@ pub trait EventStore: Send + Sync {
 
 /// A complete storage engine.
 #[async_trait]
-pub trait Store: EventStore + FetchStateStore {
+pub trait Store: EventStore + FetchStateStore + AnnotationStore + AuditTrailStore {
     /// `sqlite` or `postgres`, for health output and logs.
     fn engine(&self) -> &'static str;
 

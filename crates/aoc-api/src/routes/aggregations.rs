@@ -19,7 +19,11 @@ fn parse_interval(value: &str) -> Result<Option<i64>, String> {
     if value == "auto" {
         return Ok(None);
     }
-    let (digits, unit) = value.split_at(value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len()));
+    let (digits, unit) = value.split_at(
+        value
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(value.len()),
+    );
     let n: i64 = digits.parse().map_err(|_| EXPECTED.to_owned())?;
     let unit_seconds: i64 = match unit {
         "" | "s" => 1,
@@ -65,7 +69,17 @@ mod tests {
         assert_eq!(parse_interval("1h"), Ok(Some(3_600)));
         assert_eq!(parse_interval("2d"), Ok(Some(172_800)));
         assert_eq!(parse_interval("600"), Ok(Some(600)));
-        for bad in ["", "h", "1w", "-5m", "30s", "1.5h", "9999999999999999999d", "999999999999999d", "400d"] {
+        for bad in [
+            "",
+            "h",
+            "1w",
+            "-5m",
+            "30s",
+            "1.5h",
+            "9999999999999999999d",
+            "999999999999999d",
+            "400d",
+        ] {
             assert!(parse_interval(bad).is_err(), "{bad}");
         }
     }

@@ -69,7 +69,12 @@ pub(crate) fn filters(p: &Params) -> Result<EventQuery, ApiError> {
     let (operation, operation_prefix) = match p.text("operation")? {
         // `Set-*`: every operation that starts with `Set-`.
         Some(op) => match op.strip_suffix('*') {
-            Some("") => return Err(ApiError::invalid("operation", "a prefix needs at least one character before *")),
+            Some("") => {
+                return Err(ApiError::invalid(
+                    "operation",
+                    "a prefix needs at least one character before *",
+                ));
+            }
             Some(prefix) => (None, Some(prefix.to_owned())),
             None => (Some(op), None),
         },
@@ -79,7 +84,10 @@ pub(crate) fn filters(p: &Params) -> Result<EventQuery, ApiError> {
         Some(ip) if ip.contains('/') => (
             None,
             Some(IpRange::parse(&ip).ok_or_else(|| {
-                ApiError::invalid("ip", "expected an address or a CIDR block such as 203.0.113.0/24")
+                ApiError::invalid(
+                    "ip",
+                    "expected an address or a CIDR block such as 203.0.113.0/24",
+                )
             })?),
         ),
         Some(ip) => (
@@ -103,7 +111,11 @@ pub(crate) fn filters(p: &Params) -> Result<EventQuery, ApiError> {
         client_ip,
         ip_range,
         country: p.text("country")?,
-        tag: p.parsed("tag", |v| Tag::parse(v).map(|t| t.as_str().to_owned()).map_err(|e| e.to_string()))?,
+        tag: p.parsed("tag", |v| {
+            Tag::parse(v)
+                .map(|t| t.as_str().to_owned())
+                .map_err(|e| e.to_string())
+        })?,
         result: p.parsed("result", |v| {
             EventResult::parse(v)
                 .ok_or_else(|| "expected success, failure, partial or unknown".to_owned())

@@ -179,7 +179,11 @@ mod tests {
             "aoc-events_20250301T000000Z_20250302T101542Z.csv"
         );
         assert_eq!(
-            file_name(&EventQuery::default(), ExportFormat::Ndjson, t("2025-03-02T10:15:42Z")),
+            file_name(
+                &EventQuery::default(),
+                ExportFormat::Ndjson,
+                t("2025-03-02T10:15:42Z")
+            ),
             "aoc-events_beginning_20250302T101542Z.ndjson"
         );
     }

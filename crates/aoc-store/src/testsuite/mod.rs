@@ -2,9 +2,22 @@
 //! with an async constructor of a fresh, migrated, empty store; the suite expands into one test
 //! per behaviour, so a failure names the behaviour and the engine.
 
+mod annotations;
+mod audit_trail;
 pub mod data;
 mod fetch_state;
 
+pub use annotations::{
+    annotation_text_is_harmless, annotations_die_with_their_event, annotations_follow_retention,
+    comments_are_added_edited_and_deleted, events_filter_by_tag, tag_counts_are_most_used_first,
+    tags_are_added_once_and_removed,
+};
+pub use audit_trail::{
+    audit_append_assigns_increasing_seq, audit_entries_round_trip_exactly,
+    audit_paging_returns_every_entry_once, audit_queries_match_the_reference,
+    audit_retention_deletes_only_old_entries, first_sighting_is_reported_once,
+    first_sighting_race_has_one_winner,
+};
 pub use fetch_state::{
     a_lease_race_has_one_winner, commit_fetch_stores_events_and_reports_new,
     coverage_counts_content_by_the_hour_it_became_available, coverage_counts_records_by_the_hour,
@@ -58,7 +71,21 @@ macro_rules! store_behaviour_suite {
             prune_fetch_state_forgets_old_hours_and_blobs,
             leases_are_exclusive_until_they_expire,
             a_lease_race_has_one_winner,
-            fetch_state_text_is_harmless
+            fetch_state_text_is_harmless,
+            tags_are_added_once_and_removed,
+            tag_counts_are_most_used_first,
+            comments_are_added_edited_and_deleted,
+            annotations_die_with_their_event,
+            events_filter_by_tag,
+            annotations_follow_retention,
+            annotation_text_is_harmless,
+            audit_append_assigns_increasing_seq,
+            audit_queries_match_the_reference,
+            audit_paging_returns_every_entry_once,
+            audit_entries_round_trip_exactly,
+            audit_retention_deletes_only_old_entries,
+            first_sighting_is_reported_once,
+            first_sighting_race_has_one_winner
         );
     };
     (@tests $make:path; $($name:ident),* $(,)?) => {
