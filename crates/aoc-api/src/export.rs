@@ -2,7 +2,6 @@
 //! export of any size holds one page in memory.
 
 use aoc_model::Event;
-use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
@@ -112,11 +111,37 @@ fn csv_record(event: &Event) -> [String; 16] {
 pub struct ExportWriter {
     format: ExportFormat,
     rows: u64,
+    /// CSV rows are written here, and the bytes taken out after each page.
+    csv: csv::Writer<Vec<u8>>,
 }
 
 impl ExportWriter {
     pub fn new(format: ExportFormat) -> Self {
-        Self { format, rows: 0 }
+        Self {
+            format,
+            rows: 0,
+            csv: Self::csv_writer(),
+        }
+    }
+
+    fn csv_row<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) -> Result<(), ExportError> {
+        for cell in cells {
+            self.csv.write_field(neutralize(cell).as_bytes())?;
+        }
+        self.csv.write_record(None::<&[u8]>)?;
+        Ok(())
+    }
+
+    fn csv_writer() -> csv::Writer<Vec<u8>> {
+        csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new())
+    }
+
+    /// The CSV bytes written so far; a fresh writer takes the next page.
+    fn take_csv(&mut self) -> Result<Vec<u8>, ExportError> {
+        let full = std::mem::replace(&mut self.csv, Self::csv_writer());
+        full.into_inner().map_err(|e| ExportError::Io(e.into_error()))
     }
 
     pub fn rows(&self) -> u64 {
@@ -124,50 +149,45 @@ impl ExportWriter {
     }
 
     /// What comes before the first row.
-    pub fn start(&self) -> Vec<u8> {
-        match self.format {
-            // A byte-order mark, so Excel reads UTF-8, then the header.
+    pub fn start(&mut self) -> Result<Vec<u8>, ExportError> {
+        Ok(match self.format {
+            // A byte-order mark, so spreadsheets read UTF-8, then the header.
             ExportFormat::Csv => {
                 let mut out = "\u{feff}".as_bytes().to_vec();
-                out.extend(Self::csv_line(CSV_HEADER.iter().copied()));
+                self.csv_row(CSV_HEADER)?;
+                out.extend(self.take_csv()?);
                 out
             }
             ExportFormat::Json => b"[".to_vec(),
             ExportFormat::Ndjson => Vec::new(),
-        }
-    }
-
-    fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
-        let mut writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(Vec::new());
-        // Writing to a Vec cannot fail; a failure would only drop this line.
-        let _ = writer.write_record(cells.into_iter().map(neutralize).collect::<Vec<_>>());
-        writer.into_inner().unwrap_or_default()
+        })
     }
 
     /// The rows of one page.
-    pub fn page(&mut self, events: &[Event]) -> Result<Vec<u8>, serde_json::Error> {
+    pub fn page(&mut self, events: &[Event]) -> Result<Vec<u8>, ExportError> {
         let mut out = Vec::with_capacity(events.len() * 1024);
         for event in events {
             match self.format {
                 ExportFormat::Csv => {
                     let record = csv_record(event);
-                    out.extend(Self::csv_line(record.iter().map(String::as_str)));
+                    self.csv_row(record.iter().map(String::as_str))?;
                 }
                 ExportFormat::Json => {
                     if self.rows > 0 {
                         out.push(b',');
                     }
                     out.push(b'\n');
-                    write_json(&mut out, event)?;
+                    serde_json::to_writer(&mut out, event)?;
                 }
                 ExportFormat::Ndjson => {
-                    write_json(&mut out, event)?;
+                    serde_json::to_writer(&mut out, event)?;
                     out.push(b'\n');
                 }
             }
             self.rows += 1;
+        }
+        if self.format == ExportFormat::Csv {
+            out = self.take_csv()?;
         }
         Ok(out)
     }
@@ -181,8 +201,15 @@ impl ExportWriter {
     }
 }
 
-fn write_json(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), serde_json::Error> {
-    serde_json::to_writer(out, value)
+/// Encoding a row failed (not expected for events, which always serialize).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 #[cfg(test)]
@@ -207,5 +234,37 @@ mod tests {
         ] {
             assert_eq!(neutralize(cell), want);
         }
+    }
+
+    #[test]
+    fn a_csv_export_is_one_header_and_one_line_per_event() {
+        let mut event: Event = serde_json::from_value(serde_json::json!({
+            "id": "0195d1c4-6c2e-7cc1-8f7d-4f1c8b0c3a11",
+            "dedupe_key": "k",
+            "tenant_id": "t",
+            "source": "import",
+            "service": "Exchange",
+            "timestamp": "2025-03-01T10:15:42Z",
+            "operation": "New-InboxRule",
+            "result": "success",
+            "actor": {"kind": "user", "upn": "=cmd|' /C calc'!A0"},
+            "summary": "line one\nline \"two\", with comma",
+            "raw": {}
+        }))
+        .expect("event");
+        event.targets.clear();
+        let mut writer = ExportWriter::new(ExportFormat::Csv);
+        let mut out = writer.start().expect("start");
+        out.extend(writer.page(&[event.clone(), event]).expect("page"));
+        out.extend(writer.finish());
+        let text = String::from_utf8(out).expect("utf-8");
+        let text = text.strip_prefix('\u{feff}').expect("bom");
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(reader.headers().expect("header").len(), CSV_HEADER.len());
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[0][9], "'=cmd|' /C calc'!A0");
+        assert_eq!(&rows[0][15], "line one\nline \"two\", with comma");
+        assert_eq!(writer.rows(), 2);
     }
 }

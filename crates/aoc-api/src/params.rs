@@ -71,6 +71,46 @@ impl<S: Send + Sync> FromRequestParts<S> for RawQuery {
     }
 }
 
+/// Refuses any query parameter, for routes that take none.
+pub fn no_params(query: Option<&str>) -> Result<(), ApiError> {
+    Params::parse(query, &[]).map(|_| ())
+}
+
+/// A JSON request body, refused as problem+json that says what was wrong (not JSON, a missing
+/// or unknown field, a wrong type).
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::InvalidBody(
+                "send the body as JSON (Content-Type: application/json)".into(),
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge,
+                _ => ApiError::InvalidBody(e.body_text()),
+            })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::InvalidBody(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,7 +107,15 @@ async fn produce(
     let gone = |outcome: &mut ExportOutcome| {
         outcome.error = Some("the client closed the connection".to_owned());
     };
-    if tx.send(Ok(Bytes::from(writer.start()))).await.is_err() {
+    let start = match writer.start() {
+        Ok(start) => start,
+        Err(e) => {
+            outcome.error = Some(e.to_string());
+            let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+            return outcome;
+        }
+    };
+    if tx.send(Ok(Bytes::from(start))).await.is_err() {
         gone(&mut outcome);
         return outcome;
     }
@@ -123,7 +131,7 @@ async fn produce(
             Err(e) => {
                 outcome.error = Some(e.to_string());
                 let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
-                break;
+                return outcome;
             }
         };
         outcome.rows = writer.rows();
