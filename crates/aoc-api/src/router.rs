@@ -9,8 +9,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::auth::{self, Role, require};
 use crate::error::problem;
-use crate::routes::{events, fetch, health, sources, webhooks};
+use crate::routes::{events, fetch, health, me, sources, webhooks};
 use crate::telemetry::{self, REQUEST_ID};
 use crate::{ApiSettings, AppState};
 
@@ -43,14 +44,42 @@ async fn not_found() -> axum::response::Response {
     )
 }
 
+/// `/api`: every route needs a signed-in caller (see [`auth::authenticate`]) with the role its
+/// gate names; `/api/me` needs no role. The Graph webhook is outside: Graph calls it without a
+/// token and proves itself with the shared `clientState`.
+fn api(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me::me))
+        .route(
+            "/events",
+            get(events::list).route_layer(require(Role::Reader)),
+        )
+        .route(
+            "/events/{id}",
+            get(events::get).route_layer(require(Role::Reader)),
+        )
+        .route(
+            "/sources",
+            get(sources::list).route_layer(require(Role::Reader)),
+        )
+        .route(
+            "/sources/coverage",
+            get(sources::coverage).route_layer(require(Role::Reader)),
+        )
+        .route(
+            "/fetch-audit-logs",
+            post(fetch::fetch_audit_logs).route_layer(require(Role::Admin)),
+        )
+        // Only the routes above; an unknown /api path stays a 404.
+        .route_layer(middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::authenticate,
+        ))
+        .route("/webhooks/graph", post(webhooks::graph))
+}
+
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/events", get(events::list))
-        .route("/events/{id}", get(events::get))
-        .route("/sources", get(sources::list))
-        .route("/sources/coverage", get(sources::coverage))
-        .route("/fetch-audit-logs", post(fetch::fetch_audit_logs))
-        .route("/webhooks/graph", post(webhooks::graph));
+    let api = api(&state);
     let mut app = Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
