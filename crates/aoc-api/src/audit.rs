@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::Method;
@@ -60,14 +60,20 @@ pub struct SeenUsers(Mutex<HashSet<(String, String)>>);
 impl SeenUsers {
     fn first_here(&self, principal: &Principal) -> bool {
         let key = (principal.tenant_id.clone(), principal.object_id.clone());
-        self.0.lock().map(|mut seen| seen.insert(key)).unwrap_or(true)
+        self.0
+            .lock()
+            .map(|mut seen| seen.insert(key))
+            .unwrap_or(true)
     }
 }
 
 pub fn author(principal: &Principal) -> Author {
     Author::new(
         principal.object_id.clone(),
-        principal.name.clone().or_else(|| principal.username.clone()),
+        principal
+            .name
+            .clone()
+            .or_else(|| principal.username.clone()),
     )
 }
 
@@ -86,7 +92,18 @@ fn query_details(query: Option<&str>) -> Map<String, Value> {
         .collect()
 }
 
-pub async fn middleware(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The middleware's state: the app's, and the callers this router has seen.
+#[derive(Clone)]
+pub struct AuditState {
+    pub app: AppState,
+    pub seen: Arc<SeenUsers>,
+}
+
+pub async fn middleware(
+    State(AuditState { app: state, seen }): State<AuditState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(principal) = request.extensions().get::<Principal>().cloned() else {
         return next.run(request).await;
     };
@@ -113,7 +130,7 @@ pub async fn middleware(State(state): State<AppState>, request: Request, next: N
     });
     let details = query_details(request.uri().query());
 
-    if state.seen_users.first_here(&principal) {
+    if seen.first_here(&principal) {
         first_request(&state, &principal, &request_id, client_ip.clone()).await;
     }
     let response = next.run(request).await;

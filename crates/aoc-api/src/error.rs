@@ -157,6 +157,12 @@ impl IntoResponse for ApiError {
                     reason: message,
                 }],
             ),
+            Self::Store(StoreError::NotFound { what, id }) => problem(
+                StatusCode::NOT_FOUND,
+                "/problems/not-found",
+                "Not found",
+                format!("no {what} {id}"),
+            ),
             Self::Store(StoreError::Unavailable(detail)) => {
                 tracing::warn!(error = %detail, "storage unavailable");
                 problem(

@@ -4,8 +4,11 @@
 //! Handlers parse and validate input, call the store or a service, and shape the response;
 //! they hold no SQL. Every error leaves as `application/problem+json` (RFC 9457), mapped once
 //! in [`error`]. Every request carries an `X-Request-ID` and is logged and measured once, in
-//! [`telemetry`].
+//! [`telemetry`]. Every `/api` route but the Graph webhook needs a signed-in caller with the
+//! route's role ([`auth`]), unless sign-in is off.
 
+pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod export;
 mod params;
@@ -59,4 +62,7 @@ pub struct AppState {
     /// Graph change notifications, when a `clientState` is configured. `None` switches
     /// `POST /api/webhooks/graph` off (404).
     pub webhook: Option<Arc<GraphWebhook>>,
+    /// Sign-in with Entra ID. `None` switches it off: every caller is [`auth::Principal::local`]
+    /// (the binary allows that only on a loopback bind or when told it is insecure).
+    pub auth: Option<Arc<auth::Authenticator>>,
 }

@@ -4,13 +4,17 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::audit;
+use crate::auth::{self, Role, require};
 use crate::error::problem;
-use crate::routes::{aggregations, events, export, fetch, health, sources, webhooks};
+use crate::routes::{
+    aggregations, annotations, audit_trail, events, export, fetch, health, me, sources, webhooks,
+};
 use crate::telemetry::{self, REQUEST_ID};
 use crate::{ApiSettings, AppState};
 
@@ -43,16 +47,55 @@ async fn not_found() -> axum::response::Response {
     )
 }
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+/// `/api`: every route needs a signed-in caller (see [`auth::authenticate`]) with the role its
+/// gate names; `/api/me` needs no role. Audited routes write AOC's audit trail (see
+/// [`audit::middleware`]), refusals included. The Graph webhook is outside: Graph calls it
+/// without a token and proves itself with the shared `clientState`.
+fn api(state: &AppState) -> Router<AppState> {
+    let reader = Router::new()
         .route("/events", get(events::list))
         .route("/events/aggregations", get(aggregations::aggregations))
-        .route("/events/export", get(export::export))
-        .route("/events/{id}", get(events::get))
+        .route("/events/{id}", get(annotations::event_detail))
+        .route("/tags", get(annotations::list_tags))
         .route("/sources", get(sources::list))
         .route("/sources/coverage", get(sources::coverage))
+        .route_layer(require(Role::Reader));
+    let analyst = Router::new()
+        .route("/events/export", get(export::export))
+        .route("/events/{id}/tags", post(annotations::add_tag))
+        .route("/events/{id}/tags/{tag}", delete(annotations::remove_tag))
+        .route("/events/{id}/comments", post(annotations::add_comment))
+        .route(
+            "/comments/{id}",
+            patch(annotations::edit_comment).delete(annotations::delete_comment),
+        )
+        .route_layer(require(Role::Analyst));
+    let admin = Router::new()
         .route("/fetch-audit-logs", post(fetch::fetch_audit_logs))
-        .route("/webhooks/graph", post(webhooks::graph));
+        .route("/audit-trail", get(audit_trail::audit_trail))
+        .route_layer(require(Role::Admin));
+    Router::new()
+        .route("/me", get(me::me))
+        .merge(reader)
+        .merge(analyst)
+        .merge(admin)
+        .route_layer(middleware::from_fn_with_state(
+            audit::AuditState {
+                app: state.clone(),
+                seen: Default::default(),
+            },
+            audit::middleware,
+        ))
+        // Only the routes above; an unknown /api path stays a 404.
+        .route_layer(middleware::from_fn_with_state(
+            state.auth.clone(),
+            auth::authenticate,
+        ))
+        .route("/webhooks/graph", post(webhooks::graph))
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = api(&state);
     let mut app = Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))

@@ -1,5 +1,6 @@
 //! The router driven in-process (no socket) against real stores.
 
+mod auth;
 mod collection;
 mod webhooks;
 
@@ -50,6 +51,7 @@ fn state_with(store: Arc<dyn Store>, settings: ApiSettings) -> AppState {
         settings: Arc::new(settings),
         collection: None,
         webhook: None,
+        auth: None,
     }
 }
 

@@ -103,9 +103,11 @@ pub async fn add_tag(
         StatusCode::OK
     };
     let mut response = (status, Json(tags)).into_response();
-    response
-        .extensions_mut()
-        .insert(AuditDetails::default().with("tag", tag.as_str()).with("added", added));
+    response.extensions_mut().insert(
+        AuditDetails::default()
+            .with("tag", tag.as_str())
+            .with("added", added),
+    );
     Ok(response)
 }
 
@@ -140,7 +142,8 @@ pub async fn add_comment(
     JsonBody(body): JsonBody<CommentText>,
 ) -> Result<Response, ApiError> {
     let id = event_id(&id)?;
-    let text = CommentBody::parse(&body.body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let text =
+        CommentBody::parse(&body.body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
     let event = stored_event(&state, id).await?;
     let comment = state
         .store
@@ -182,7 +185,8 @@ pub async fn edit_comment(
     JsonBody(body): JsonBody<CommentText>,
 ) -> Result<Response, ApiError> {
     let id = comment_id(&id)?;
-    let text = CommentBody::parse(&body.body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    let text =
+        CommentBody::parse(&body.body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
     let before = own_comment(&state, &principal, id).await?;
     let comment = state
         .store
@@ -235,7 +239,8 @@ pub async fn event_detail(
     no_params(raw.as_deref())?;
     let id = event_id(&id)?;
     let event = stored_event(&state, id).await?;
-    let (tags, comments) = tokio::try_join!(state.store.event_tags(id), state.store.event_comments(id))?;
+    let (tags, comments) =
+        tokio::try_join!(state.store.event_tags(id), state.store.event_comments(id))?;
     Ok(Json(EventDetail {
         event,
         tags,

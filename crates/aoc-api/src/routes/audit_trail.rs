@@ -11,7 +11,15 @@ use crate::error::ApiError;
 use crate::params::{Params, RawQuery};
 use crate::routes::events::parse_time;
 
-const PARAMS: [&str; 7] = ["from", "to", "actor", "action", "outcome", "cursor", "page_size"];
+const PARAMS: [&str; 7] = [
+    "from",
+    "to",
+    "actor",
+    "action",
+    "outcome",
+    "cursor",
+    "page_size",
+];
 
 pub async fn audit_trail(
     State(state): State<AppState>,

@@ -1,13 +1,13 @@
 //! `GET /api/events` and `GET /api/events/{id}`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use aoc_model::search::SearchText;
 use aoc_model::{
-    Cursor, Event, EventId, EventPage, EventQuery, EventResult, IpRange, Order, QueryError, Tag,
-    TenantId, parse_client_ip,
+    Cursor, EventPage, EventQuery, EventResult, IpRange, Order, QueryError, Tag, TenantId,
+    parse_client_ip,
 };
 
 use crate::AppState;
@@ -155,17 +155,4 @@ pub async fn list(
 ) -> Result<Json<EventPage>, ApiError> {
     let query = event_query(raw.as_deref())?;
     Ok(Json(state.store.query_events(&query).await?))
-}
-
-pub async fn get(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Event>, ApiError> {
-    let id: EventId = id
-        .parse()
-        .map_err(|_| ApiError::invalid("id", "expected an event id (a UUID)"))?;
-    match state.store.get_event(id).await? {
-        Some(event) => Ok(Json(event)),
-        None => Err(ApiError::NotFound(format!("event {id}"))),
-    }
 }

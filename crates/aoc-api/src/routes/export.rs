@@ -13,11 +13,20 @@ use tokio::sync::mpsc;
 
 use aoc_model::{Cursor, EventQuery, PageSize};
 
+use std::net::SocketAddr;
+
+use aoc_store::{AuditOutcome, NewAuditEntry};
+use axum::extract::ConnectInfo;
+use axum::http::Extensions;
+
 use crate::AppState;
+use crate::audit::{self, AuditDetails, author};
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::export::{ExportFormat, ExportWriter};
 use crate::params::{Params, RawQuery};
 use crate::routes::events::{FILTER_PARAMS, filters};
+use crate::telemetry::RequestId;
 
 /// Events read per store round trip.
 const EXPORT_PAGE: u32 = 2_000;
@@ -45,6 +54,8 @@ pub struct ExportOutcome {
 
 pub async fn export(
     State(state): State<AppState>,
+    principal: Principal,
+    extensions: Extensions,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let allowed: Vec<&str> = FILTER_PARAMS.iter().chain(&["format"]).copied().collect();
@@ -62,17 +73,52 @@ pub async fn export(
     // response rather than a cut-off download.
     let first = state.store.query_events(&query).await?;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(2);
-    let store = state.store.clone();
+    let task_state = state.clone();
+    let request_id = extensions
+        .get::<RequestId>()
+        .map(|id| id.0.clone())
+        .unwrap_or_default();
+    let client_ip = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical().to_string());
     tokio::spawn(async move {
-        let outcome = produce(store.as_ref(), query, first, format, cap, &tx).await;
+        let outcome = produce(task_state.store.as_ref(), query, first, format, cap, &tx).await;
         if let Some(error) = &outcome.error {
             tracing::warn!(rows = outcome.rows, %error, "export stopped early");
         }
+        // The request's own entry says what was asked; this one says what was delivered.
+        let entry = NewAuditEntry {
+            at: Utc::now(),
+            actor: author(&principal),
+            actor_tenant: Some(principal.tenant_id.clone()),
+            client_ip,
+            request_id,
+            action: "events.export.completed".to_owned(),
+            target: None,
+            details: serde_json::json!({
+                "rows": outcome.rows,
+                "capped": outcome.capped,
+                "error": outcome.error,
+            }),
+            outcome: if outcome.error.is_some() {
+                AuditOutcome::Failed
+            } else {
+                AuditOutcome::Success
+            },
+            status: 200,
+        };
+        audit::append(&task_state, &entry).await;
     });
     let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     }));
     let mut response = body.into_response();
+    response.extensions_mut().insert(
+        AuditDetails::default()
+            .with("format", format.extension())
+            .with("file", name.clone())
+            .with("row_cap", cap),
+    );
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -39,9 +39,8 @@ fn parse_hours(value: &str) -> Result<u32, String> {
 
 /// Runs every configured source once: from its watermark, or over the last `hours` when given.
 ///
-/// An Admin action: it calls Microsoft on the server's credentials. Authentication and roles
-/// arrive with the auth work; until then whoever reaches the API may start a run. The lease per
-/// source keeps a run started here from overlapping a scheduled one.
+/// An Admin action (the router's role gate): it calls Microsoft on the server's credentials.
+/// The lease per source keeps a run started here from overlapping a scheduled one.
 pub async fn fetch_audit_logs(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

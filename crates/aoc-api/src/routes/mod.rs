@@ -1,7 +1,10 @@
 pub mod aggregations;
+pub mod annotations;
+pub mod audit_trail;
 pub mod events;
 pub mod export;
 pub mod fetch;
 pub mod health;
+pub mod me;
 pub mod sources;
 pub mod webhooks;

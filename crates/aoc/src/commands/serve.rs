@@ -126,6 +126,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         }),
         collection: collector,
         webhook,
+        auth: None,
     });
     tracing::info!(url = %format!("http://{}", settings.bind), "listening");
     axum::serve(listener, app)

@@ -147,6 +147,7 @@ async fn serve_api(store: Arc<dyn Store>, collector: Collector) -> String {
         settings: Arc::new(aoc_api::ApiSettings::default()),
         collection: Some(Arc::new(collector)),
         webhook: None,
+        auth: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

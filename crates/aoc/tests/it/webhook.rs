@@ -40,6 +40,7 @@ async fn subscriptions_validate_notify_and_renew_through_the_real_route() {
         settings: Arc::new(ApiSettings::default()),
         collection: None,
         webhook: Some(Arc::new(GraphWebhook::new(CLIENT_STATE.into(), tx))),
+        auth: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -1,0 +1,33 @@
+//! `GET /api/me`: who the server takes the caller to be. Open to every signed-in caller, role or
+//! not, so a user refused elsewhere can see which roles their token carried.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use crate::AppState;
+use crate::auth::{Principal, Role};
+
+#[derive(Serialize)]
+pub struct Me {
+    name: Option<String>,
+    username: Option<String>,
+    tenant_id: String,
+    object_id: String,
+    /// Effective roles, lowest first: an Admin is also an Analyst and a Reader.
+    roles: Vec<Role>,
+    /// `entra` when callers sign in with Entra ID, `off` in local mode.
+    auth: &'static str,
+}
+
+pub async fn me(State(state): State<AppState>, principal: Principal) -> Json<Me> {
+    let roles = principal.effective_roles();
+    Json(Me {
+        name: principal.name,
+        username: principal.username,
+        tenant_id: principal.tenant_id,
+        object_id: principal.object_id,
+        roles,
+        auth: if state.auth.is_some() { "entra" } else { "off" },
+    })
+}
