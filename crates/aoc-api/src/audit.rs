@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, OriginalUri, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -120,13 +120,23 @@ pub async fn middleware(
         .extensions()
         .get::<MatchedPath>()
         .and_then(|route| action(request.method(), route.as_str()));
+    // The route's first path parameter: the event of /api/events/{id}/…, the comment of
+    // /api/comments/{id}. Read from the original URI: inside `/api` the path is shortened.
     let target = action.and_then(|_| {
-        // The first path parameter after the collection: /api/events/{id}/…, /api/comments/{id}.
-        let segments: Vec<&str> = request.uri().path().split('/').collect();
-        segments
-            .get(3)
-            .filter(|s| !s.is_empty() && !matches!(**s, "aggregations" | "export"))
-            .map(|s| (*s).to_owned())
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()?
+            .as_str()
+            .to_owned();
+        let path = request
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| request.uri().path().to_owned(), |u| u.path().to_owned());
+        route
+            .split('/')
+            .zip(path.split('/'))
+            .find(|(pattern, _)| pattern.starts_with('{'))
+            .map(|(_, value)| value.to_owned())
     });
     let details = query_details(request.uri().query());
 

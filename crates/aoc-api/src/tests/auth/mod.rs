@@ -44,7 +44,13 @@ impl Aoc {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let app = router(state);
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
         Self {
             base,
             http: reqwest::Client::new(),
@@ -705,4 +711,202 @@ async fn health_metrics_and_the_webhook_stay_open() {
         "unknown",
     );
     assert_eq!(entra.jwks_requests(), 0, "nothing needed a key");
+}
+
+impl Aoc {
+    /// Sends `method path` as the holder of `token`, with a JSON body when given.
+    async fn send_as(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("AOC answers");
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("body"),
+        }
+    }
+}
+
+/// A token of another user of the tenant, holding `roles`.
+fn claims_of(oid: &str, name: &str, roles: &[&str]) -> Value {
+    let mut claims = v2_claims(roles);
+    claims["oid"] = json!(oid);
+    claims["name"] = json!(name);
+    claims
+}
+
+#[tokio::test]
+async fn investigation_routes_need_their_roles_and_comments_belong_to_their_author() {
+    let key = TestKey::one();
+    let entra = FakeEntra::start(&[&key]).await;
+    let store = empty_store().await;
+    let events = fixture_events();
+    store.insert_events(&events).await.expect("insert");
+    let aoc = Aoc::start(AppState {
+        auth: Some(Arc::new(authenticator(
+            &entra.authority,
+            RefreshPolicy::default(),
+        ))),
+        ..state_with(store, ApiSettings::default())
+    })
+    .await;
+    let event = events[0].id;
+    let reader = key.sign(&claims_of(
+        "11111111-1111-4111-8111-111111111111",
+        "Riley Reader",
+        &[READER],
+    ));
+    let alice = key.sign(&claims_of(
+        "22222222-2222-4222-8222-222222222222",
+        "Alice Analyst",
+        &[ANALYST],
+    ));
+    let bob = key.sign(&claims_of(
+        "33333333-3333-4333-8333-333333333333",
+        "Bob Analyst",
+        &[ANALYST],
+    ));
+    let admin = key.sign(&claims_of(
+        "44444444-4444-4444-8444-444444444444",
+        "Ada Admin",
+        &[ADMIN],
+    ));
+
+    for path in [
+        "/api/events/aggregations",
+        "/api/tags",
+        &format!("/api/events/{event}"),
+    ] {
+        assert_status(&aoc.get_as(path, &reader).await, 200, path);
+    }
+    assert_status(
+        &aoc.get_as("/api/events/export", &reader).await,
+        403,
+        "reader export",
+    );
+    let tag = json!({"tag": "escalated"});
+    let answer = aoc
+        .send_as(
+            Method::POST,
+            &format!("/api/events/{event}/tags"),
+            &reader,
+            Some(tag.clone()),
+        )
+        .await;
+    assert_status(&answer, 403, "reader tags");
+    assert_status(
+        &aoc.get_as("/api/audit-trail", &reader).await,
+        403,
+        "reader trail",
+    );
+    assert_status(
+        &aoc.get_as("/api/audit-trail", &alice).await,
+        403,
+        "analyst trail",
+    );
+
+    assert_status(
+        &aoc.get_as("/api/events/export", &alice).await,
+        200,
+        "analyst export",
+    );
+    let answer = aoc
+        .send_as(
+            Method::POST,
+            &format!("/api/events/{event}/tags"),
+            &alice,
+            Some(tag),
+        )
+        .await;
+    assert_status(&answer, 201, "analyst tags");
+    assert_eq!(answer.json()[0]["by"]["name"], "Alice Analyst");
+
+    let answer = aoc
+        .send_as(
+            Method::POST,
+            &format!("/api/events/{event}/comments"),
+            &alice,
+            Some(json!({"body": "Alice's note"})),
+        )
+        .await;
+    assert_status(&answer, 201, "comment");
+    let comment = answer.json()["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        answer.json()["author"]["id"],
+        "22222222-2222-4222-8222-222222222222"
+    );
+    let edit = Some(json!({"body": "Bob was here"}));
+    let path = format!("/api/comments/{comment}");
+    assert_status(
+        &aoc.send_as(Method::PATCH, &path, &bob, edit.clone()).await,
+        403,
+        "other analyst edits",
+    );
+    assert_status(
+        &aoc.send_as(Method::DELETE, &path, &bob, None).await,
+        403,
+        "other analyst deletes",
+    );
+    assert_status(
+        &aoc.send_as(
+            Method::PATCH,
+            &path,
+            &alice,
+            Some(json!({"body": "Alice, edited"})),
+        )
+        .await,
+        200,
+        "author edits",
+    );
+    assert_status(
+        &aoc.send_as(Method::PATCH, &path, &admin, edit).await,
+        200,
+        "admin edits",
+    );
+    assert_status(
+        &aoc.send_as(Method::DELETE, &path, &admin, None).await,
+        204,
+        "admin deletes",
+    );
+
+    // The trail names each caller, their first request, and the refusals.
+    let trail = aoc.get_as("/api/audit-trail?page_size=200", &admin).await;
+    assert_status(&trail, 200, "admin trail");
+    let items = trail.json()["items"].as_array().expect("items").clone();
+    let firsts: Vec<&str> = items
+        .iter()
+        .filter(|e| e["action"] == "user.first_request")
+        .filter_map(|e| e["actor"]["name"].as_str())
+        .collect();
+    for name in ["Riley Reader", "Alice Analyst", "Bob Analyst", "Ada Admin"] {
+        assert!(firsts.contains(&name), "{name} in {firsts:?}");
+    }
+    let denied = |action: &str, name: &str| {
+        items.iter().any(|e| {
+            e["action"] == action
+                && e["outcome"] == "denied"
+                && e["status"] == 403
+                && e["actor"]["name"] == name
+                && e["actor_tenant"] == TENANT
+        })
+    };
+    assert!(denied("events.export", "Riley Reader"));
+    assert!(denied("tag.add", "Riley Reader"));
+    assert!(denied("comment.edit", "Bob Analyst"));
+    assert!(denied("audit.search", "Alice Analyst"));
+    assert!(
+        items.iter().all(|e| e["client_ip"] == "127.0.0.1"),
+        "client addresses: {items:#?}"
+    );
 }
