@@ -35,6 +35,8 @@ pub struct GlobalArgs {
     pub log_format: String,
 }
 
+// Parsed once at start-up: the size of the largest subcommand's arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (and apply migrations and retention)

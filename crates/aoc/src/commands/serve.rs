@@ -150,7 +150,8 @@ fn sign_in(settings: &ServeSettings) -> anyhow::Result<Option<Arc<Authenticator>
     match &settings.auth {
         AuthConfig::Entra(auth) => {
             let authenticator = Arc::new(
-                Authenticator::new(auth.clone()).context("sign-in with Entra ID cannot start")?,
+                Authenticator::new(auth.as_ref().clone())
+                    .context("sign-in with Entra ID cannot start")?,
             );
             tracing::info!(
                 tenant_id = %auth.tenant_id,
@@ -180,7 +181,7 @@ fn sign_in(settings: &ServeSettings) -> anyhow::Result<Option<Arc<Authenticator>
             Ok(None)
         }
         AuthConfig::Off(Off::Insecure) => {
-            tracing::warn!(%bind, "INSECURE: sign-in is off (--insecure-no-auth); whoever reaches AOC is an Admin");
+            tracing::warn!(%bind, "insecure: sign-in is off (--insecure-no-auth); whoever reaches AOC is an Admin");
             Ok(None)
         }
     }

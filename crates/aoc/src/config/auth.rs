@@ -21,7 +21,7 @@ use crate::config::ConfigError;
 #[derive(Debug, Clone)]
 pub enum AuthConfig {
     /// Bearer tokens from Entra ID, checked with these (validated) settings.
-    Entra(AuthSettings),
+    Entra(Box<AuthSettings>),
     /// No sign-in: every caller is the local user, with every role.
     Off(Off),
 }
@@ -58,8 +58,8 @@ impl AuthConfig {
             .into_iter()
             .any(|value| value.as_deref().is_some_and(|v| !v.trim().is_empty()));
         match enabled {
-            Some(true) => entra(args).map(Self::Entra),
-            None if configured => entra(args).map(Self::Entra),
+            Some(true) => Ok(Self::Entra(Box::new(entra(args)?))),
+            None if configured => Ok(Self::Entra(Box::new(entra(args)?))),
             Some(false) if loopback => Ok(Self::Off(Off::Disabled)),
             None if loopback => Ok(Self::Off(Off::LocalMode)),
             Some(false) | None => Err(ConfigError::new(
@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(error_var(&enabled, LOOPBACK), Some("AUTH_TENANT_ID"));
         let no_audience = AuthArgs {
             auth_tenant_id: Some(TENANT.into()),
-            ..enabled.clone()
+            ..enabled
         };
         assert_eq!(error_var(&no_audience, NETWORK), Some("AUTH_AUDIENCE"));
         // Unset AUTH_ENABLED: a tenant or an audience alone means sign-in is wanted.
