@@ -35,6 +35,8 @@ pub struct GlobalArgs {
     pub log_format: String,
 }
 
+// Parsed once at start-up: the size of the largest subcommand's arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (and apply migrations and retention)
@@ -212,7 +214,51 @@ pub struct ServeArgs {
     pub webhook_public_url: Option<String>,
 
     #[command(flatten)]
+    pub auth: AuthArgs,
+
+    #[command(flatten)]
     pub collect: CollectArgs,
+}
+
+/// Sign-in with Entra ID for the API. Without AUTH_ENABLED, AUTH_TENANT_ID and AUTH_AUDIENCE,
+/// and on a loopback address, `aoc serve` runs in local mode: no sign-in, every caller an Admin.
+#[derive(Args, Clone, Default)]
+pub struct AuthArgs {
+    /// Require sign-in with Entra ID: true or false (default: true, except in local mode)
+    #[arg(long, env = "AUTH_ENABLED")]
+    pub auth_enabled: Option<String>,
+
+    /// Entra ID sign-in host; a sovereign cloud's, e.g. https://login.microsoftonline.us
+    #[arg(
+        long,
+        env = "AUTH_AUTHORITY",
+        default_value = "https://login.microsoftonline.com"
+    )]
+    pub auth_authority: String,
+
+    /// Tenant (directory) id whose users and apps may sign in, a GUID
+    #[arg(long, env = "AUTH_TENANT_ID")]
+    pub auth_tenant_id: Option<String>,
+
+    /// Accepted token audiences, comma-separated: AOC's application (client) id and/or App ID URI
+    #[arg(long, env = "AUTH_AUDIENCE")]
+    pub auth_audience: Option<String>,
+
+    /// App role value that makes a caller a Reader
+    #[arg(long, env = "AUTH_ROLE_READER", default_value = "AOC.Reader")]
+    pub auth_role_reader: String,
+
+    /// App role value that makes a caller an Analyst
+    #[arg(long, env = "AUTH_ROLE_ANALYST", default_value = "AOC.Analyst")]
+    pub auth_role_analyst: String,
+
+    /// App role value that makes a caller an Admin
+    #[arg(long, env = "AUTH_ROLE_ADMIN", default_value = "AOC.Admin")]
+    pub auth_role_admin: String,
+
+    /// Serve without sign-in on any address: whoever reaches AOC is an Admin (logs a warning at every start)
+    #[arg(long)]
+    pub insecure_no_auth: bool,
 }
 
 #[derive(Args)]

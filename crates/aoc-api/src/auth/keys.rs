@@ -225,7 +225,8 @@ impl KeyStore {
                     return Ok(set);
                 }
                 attempts.last_unknown_kid_refresh = Some(now);
-                tracing::info!(version = ?self.version, kid, "unknown signing key id: fetching the keys again");
+                // Debug-quoted: the id comes from an unverified token.
+                tracing::info!(version = ?self.version, kid = ?kid, "unknown signing key id: fetching the keys again");
                 match self.fetch_keys(&set.issuer, &set.jwks_uri).await {
                     Ok(fetched) => Ok(self.replace(fetched)),
                     Err(e) => {

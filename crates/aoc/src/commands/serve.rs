@@ -9,11 +9,13 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use aoc_api::auth::Authenticator;
 use aoc_api::webhook::GraphWebhook;
 use aoc_api::{ApiSettings, AppState};
 use aoc_store::Store;
 
 use crate::cli::{GlobalArgs, ServeArgs};
+use crate::config::auth::{AuthConfig, Off};
 use crate::config::{ConfigError, DatabaseUrl, ServeSettings};
 use crate::{collection, sample, storage};
 
@@ -47,6 +49,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "aoc serve starting"
     );
+    let auth = sign_in(&settings)?;
     if settings.sample {
         let report = sample::import(store.as_ref()).await?;
         tracing::info!(
@@ -126,7 +129,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         }),
         collection: collector,
         webhook,
-        auth: None,
+        auth,
     });
     tracing::info!(url = %format!("http://{}", settings.bind), "listening");
     axum::serve(listener, app)
@@ -139,6 +142,49 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("aoc serve stopped");
     Ok(())
+}
+
+/// The authenticator of the API, or `None` when sign-in is off; says in the log which it is.
+fn sign_in(settings: &ServeSettings) -> anyhow::Result<Option<Arc<Authenticator>>> {
+    let bind = settings.bind;
+    match &settings.auth {
+        AuthConfig::Entra(auth) => {
+            let authenticator = Arc::new(
+                Authenticator::new(auth.as_ref().clone())
+                    .context("sign-in with Entra ID cannot start")?,
+            );
+            tracing::info!(
+                tenant_id = %auth.tenant_id,
+                audiences = ?auth.audiences,
+                authority = %auth.authority,
+                "sign-in with Entra ID required on /api"
+            );
+            // Fetch the keys now, so a wrong tenant or an unreachable Entra ID shows in the
+            // log at start rather than to the first caller.
+            let warm = Arc::clone(&authenticator);
+            tokio::spawn(async move {
+                if let Err(e) = warm.prefetch().await {
+                    tracing::warn!(error = %e, "Entra ID signing keys are not available yet");
+                }
+            });
+            Ok(Some(authenticator))
+        }
+        AuthConfig::Off(Off::LocalMode) => {
+            tracing::info!(
+                %bind,
+                "local mode: sign-in is off because AOC listens on a loopback address and no AUTH_TENANT_ID is set; every local caller is an Admin (set AUTH_TENANT_ID and AUTH_AUDIENCE to require sign-in with Entra ID)"
+            );
+            Ok(None)
+        }
+        AuthConfig::Off(Off::Disabled) => {
+            tracing::info!(%bind, "sign-in is off (AUTH_ENABLED=false) on a loopback address; every local caller is an Admin");
+            Ok(None)
+        }
+        AuthConfig::Off(Off::Insecure) => {
+            tracing::warn!(%bind, "insecure: sign-in is off (--insecure-no-auth); whoever reaches AOC is an Admin");
+            Ok(None)
+        }
+    }
 }
 
 /// Minutes to days: Graph records are minutes late, unified audit records hours, a few days.

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+pub mod auth;
 pub mod collect;
 
 use crate::cli::ServeArgs;
@@ -172,6 +173,7 @@ pub struct ServeSettings {
     pub webhook_public_url: Option<url::Url>,
     /// `None`: no tenant configured (and no demo), collection is off.
     pub collect: Option<collect::CollectConfig>,
+    pub auth: auth::AuthConfig,
 }
 
 impl ServeSettings {
@@ -186,16 +188,8 @@ impl ServeSettings {
                 ),
             )
         })?;
-        // Until sign-in with Entra ID exists, the API must not be reachable from the network.
-        if !bind.ip().is_loopback() {
-            return Err(ConfigError::new(
-                "AOC_BIND",
-                "bind",
-                format!(
-                    "{bind} is not a loopback address; AOC has no authentication yet, so it listens only on 127.0.0.1 or [::1]"
-                ),
-            ));
-        }
+        // Off the loopback interface, only with sign-in (or when told it is insecure).
+        let auth = auth::AuthConfig::from_args(&args.auth, bind)?;
         let retention_days = match args.retention_days.trim().parse::<u32>() {
             Ok(days) if (1..=36_500).contains(&days) => days,
             _ => {
@@ -277,6 +271,7 @@ impl ServeSettings {
             webhook_client_state,
             webhook_public_url,
             collect,
+            auth,
         })
     }
 }
@@ -330,6 +325,13 @@ mod tests {
             fetch_interval_seconds: "300".into(),
             webhook_client_state: None,
             webhook_public_url: None,
+            auth: crate::cli::AuthArgs {
+                auth_authority: "https://login.microsoftonline.com".into(),
+                auth_role_reader: "AOC.Reader".into(),
+                auth_role_analyst: "AOC.Analyst".into(),
+                auth_role_admin: "AOC.Admin".into(),
+                ..Default::default()
+            },
             collect: crate::cli::CollectArgs {
                 azure_cloud: "public".into(),
                 backfill_hours: "24".into(),
@@ -373,9 +375,10 @@ mod tests {
                 ServeSettings::from_args(&serve_args("127.0.0.1:8080", "0", "")).err(),
                 "RETENTION_DAYS",
             ),
+            // Off loopback without sign-in.
             (
                 ServeSettings::from_args(&serve_args("0.0.0.0:8080", "90", "")).err(),
-                "AOC_BIND",
+                "AUTH_ENABLED",
             ),
             (
                 ServeSettings::from_args(&serve_args("localhost", "90", "")).err(),
@@ -413,6 +416,10 @@ mod tests {
         ))
         .expect("valid");
         assert_eq!(s.retention_days, 30);
+        assert!(matches!(
+            s.auth,
+            auth::AuthConfig::Off(auth::Off::LocalMode)
+        ));
         assert_eq!(
             s.cors_origins,
             ["https://aoc.contoso.com", "http://localhost:5173"]

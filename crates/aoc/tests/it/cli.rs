@@ -27,15 +27,21 @@ async fn bad_settings_exit_2_naming_the_variable() {
     let db = TestDb::new(Engine::Sqlite, "bad_settings").await;
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken = taken.local_addr().expect("addr").to_string();
-    let cases: [(&[(&str, &str)], &str); 7] = [
+    let cases: [(&[(&str, &str)], &str); 9] = [
         (&[("RETENTION_DAYS", "abc")], "RETENTION_DAYS"),
+        (&[("AUTH_ENABLED", "true")], "AUTH_TENANT_ID"),
+        (
+            &[("AUTH_TENANT_ID", "common"), ("AUTH_AUDIENCE", "api://aoc")],
+            "AUTH_TENANT_ID",
+        ),
         (&[("DATABASE_URL", "not a url")], "DATABASE_URL"),
         (&[("DATABASE_URL", "mysql://localhost/aoc")], "DATABASE_URL"),
         (
             &[("DATABASE_URL", "sqlite:///no/such/dir/aoc.db")],
             "DATABASE_URL",
         ),
-        (&[("AOC_BIND", "0.0.0.0:8080")], "AOC_BIND"),
+        // Off loopback, sign-in is required.
+        (&[("AOC_BIND", "0.0.0.0:8080")], "AUTH_ENABLED"),
         (&[("AOC_BIND", taken.as_str())], "AOC_BIND"),
         (&[("LOG_FORMAT", "xml")], "LOG_FORMAT"),
     ];
