@@ -12,6 +12,7 @@ pub mod auth;
 pub mod error;
 pub mod export;
 mod params;
+pub mod ratelimit;
 mod router;
 mod routes;
 mod telemetry;
@@ -38,6 +39,8 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// Most rows one export returns.
     pub export_max_rows: u64,
+    /// Requests per caller and minute on the expensive routes (export, aggregations); 0: no limit.
+    pub expensive_per_minute: u32,
 }
 
 impl Default for ApiSettings {
@@ -46,6 +49,7 @@ impl Default for ApiSettings {
             cors_origins: Vec::new(),
             max_body_bytes: 1024 * 1024,
             export_max_rows: 1_000_000,
+            expensive_per_minute: 60,
         }
     }
 }

@@ -12,6 +12,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::audit;
 use crate::auth::{self, Role, require};
 use crate::error::problem;
+use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{
     aggregations, annotations, audit_trail, events, export, fetch, health, me, sources, webhooks,
 };
@@ -92,6 +93,9 @@ fn api(state: &AppState) -> Router<AppState> {
             auth::authenticate,
         ))
         .route("/webhooks/graph", post(webhooks::graph))
+        .layer(axum::Extension(ExpensiveLimiter::new(
+            state.settings.expensive_per_minute,
+        )))
 }
 
 pub fn router(state: AppState) -> Router {

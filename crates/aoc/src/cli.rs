@@ -193,6 +193,18 @@ pub struct ServeArgs {
     #[arg(long, env = "RETENTION_DAYS", default_value = "90")]
     pub retention_days: String,
 
+    /// Days to keep AOC's own audit trail (who searched, exported, tagged…)
+    #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value = "365")]
+    pub audit_retention_days: String,
+
+    /// Most rows one export returns
+    #[arg(long, env = "EXPORT_MAX_ROWS", default_value = "1000000")]
+    pub export_max_rows: String,
+
+    /// Requests per caller and minute on the expensive routes (export, aggregations); 0 turns the limit off
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value = "60")]
+    pub rate_limit_per_minute: String,
+
     /// Import the bundled sample tenant's records before serving, so the API shows events at once
     #[arg(long)]
     pub sample: bool,

@@ -9,6 +9,7 @@ use aoc_model::{AggregateSpec, EventAggregates};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::params::{Params, RawQuery};
+use crate::ratelimit::Expensive;
 use crate::routes::events::{FILTER_PARAMS, filters};
 
 const OWN_PARAMS: [&str; 2] = ["interval", "top"];
@@ -41,6 +42,7 @@ fn parse_interval(value: &str) -> Result<Option<i64>, String> {
 
 pub async fn aggregations(
     State(state): State<AppState>,
+    _budget: Expensive,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<EventAggregates>, ApiError> {
     let allowed: Vec<&str> = FILTER_PARAMS.iter().chain(&OWN_PARAMS).copied().collect();

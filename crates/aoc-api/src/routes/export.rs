@@ -25,6 +25,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::export::{ExportFormat, ExportWriter};
 use crate::params::{Params, RawQuery};
+use crate::ratelimit::Expensive;
 use crate::routes::events::{FILTER_PARAMS, filters};
 use crate::telemetry::RequestId;
 
@@ -55,6 +56,7 @@ pub struct ExportOutcome {
 pub async fn export(
     State(state): State<AppState>,
     principal: Principal,
+    _budget: Expensive,
     extensions: Extensions,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {

@@ -491,3 +491,39 @@ async fn the_audit_trail_records_who_did_what() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["invalid_params"][0]["name"], "outcome");
 }
+
+#[tokio::test]
+async fn expensive_routes_are_rate_limited_per_caller() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("limit.db").display());
+    let store = SqliteStore::connect(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    let app = app_with(
+        Arc::new(store),
+        ApiSettings {
+            expensive_per_minute: 2,
+            ..ApiSettings::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        get(&app, "/api/events/aggregations").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(raw(&app, "/api/events/export").await.0, StatusCode::OK);
+    let (status, headers, body) = get(&app, "/api/events/aggregations").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    let wait: u64 = headers[header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=31).contains(&wait), "{wait}");
+    assert_eq!(
+        raw(&app, "/api/events/export").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Cheap routes are not counted.
+    assert_eq!(get(&app, "/api/events").await.0, StatusCode::OK);
+}

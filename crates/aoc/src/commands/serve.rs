@@ -63,7 +63,10 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let mut tasks = vec![
         tokio::spawn(retention_task(
             Arc::clone(&store),
-            settings.retention_days,
+            Retention {
+                events_days: settings.retention_days,
+                audit_days: settings.audit_retention_days,
+            },
             stopped.clone(),
         )),
         tokio::spawn(stats_task(
@@ -126,16 +129,22 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         settings: Arc::new(ApiSettings {
             cors_origins: settings.cors_origins.clone(),
             max_body_bytes: MAX_BODY_BYTES,
+            export_max_rows: settings.export_max_rows,
+            expensive_per_minute: settings.rate_limit_per_minute,
         }),
         collection: collector,
         webhook,
         auth,
     });
     tracing::info!(url = %format!("http://{}", settings.bind), "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    // The peer address reaches the handlers: the audit trail records where each request came from.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server failed")?;
     let _ = stop.send(true);
     for task in tasks {
         let _ = task.await;
@@ -277,9 +286,21 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-/// Deletes events older than the retention every hour, starting now. A failed run is logged
-/// and the next one tries again.
-async fn retention_task(store: Arc<dyn Store>, days: u32, mut stopped: watch::Receiver<bool>) {
+/// How long events and AOC's own audit trail are kept.
+struct Retention {
+    events_days: u32,
+    audit_days: u32,
+}
+
+/// Deletes events (with their annotations) and audit-trail entries older than their retention
+/// every hour, starting now. A failed run is logged and the next one tries again. This is the
+/// only deletion of audit-trail entries anywhere in AOC.
+async fn retention_task(
+    store: Arc<dyn Store>,
+    retention: Retention,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let days = retention.events_days;
     let mut every = tokio::time::interval(RETENTION_EVERY);
     loop {
         tokio::select! {
@@ -296,6 +317,16 @@ async fn retention_task(store: Arc<dyn Store>, days: u32, mut stopped: watch::Re
         }
         if let Err(e) = store.prune_fetch_state(cutoff).await {
             tracing::warn!(error = %e, "pruning collection coverage failed; retrying at the next run");
+        }
+        let audit_cutoff =
+            chrono::Utc::now() - chrono::Duration::days(i64::from(retention.audit_days));
+        match store.delete_audit_before(audit_cutoff).await {
+            Ok(deleted) => {
+                tracing::info!(deleted, cutoff = %audit_cutoff, "audit-trail retention applied")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "audit-trail retention failed; retrying at the next run")
+            }
         }
     }
 }

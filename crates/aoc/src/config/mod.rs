@@ -165,6 +165,9 @@ pub struct ServeSettings {
     pub bind: SocketAddr,
     pub cors_origins: Vec<String>,
     pub retention_days: u32,
+    pub audit_retention_days: u32,
+    pub export_max_rows: u64,
+    pub rate_limit_per_minute: u32,
     pub sample: bool,
     pub demo: bool,
     pub fetch_interval: std::time::Duration,
@@ -254,6 +257,24 @@ impl ServeSettings {
                 Some(url)
             }
         };
+        let audit_retention_days = parse_number(
+            &args.audit_retention_days,
+            1..=36_500,
+            ("AUDIT_RETENTION_DAYS", "audit-retention-days"),
+            "a whole number of days from 1 to 36500",
+        )?;
+        let export_max_rows = parse_number(
+            &args.export_max_rows,
+            1..=100_000_000,
+            ("EXPORT_MAX_ROWS", "export-max-rows"),
+            "a whole number of rows from 1 to 100000000",
+        )?;
+        let rate_limit_per_minute = parse_number(
+            &args.rate_limit_per_minute,
+            0..=100_000,
+            ("RATE_LIMIT_PER_MINUTE", "rate-limit-per-minute"),
+            "a whole number from 0 (no limit) to 100000",
+        )?;
         let collect = collect::CollectConfig::from_args(&args.collect)?;
         if args.demo && collect.is_some() {
             return Err(ConfigError::option(
@@ -265,6 +286,9 @@ impl ServeSettings {
             bind,
             cors_origins,
             retention_days,
+            audit_retention_days: audit_retention_days as u32,
+            export_max_rows,
+            rate_limit_per_minute: rate_limit_per_minute as u32,
             sample: args.sample,
             demo: args.demo,
             fetch_interval,
@@ -273,6 +297,23 @@ impl ServeSettings {
             collect,
             auth,
         })
+    }
+}
+
+/// A whole number within `range`, or an error naming the variable and the flag.
+fn parse_number(
+    value: &str,
+    range: std::ops::RangeInclusive<u64>,
+    (variable, flag): (&'static str, &'static str),
+    expected: &str,
+) -> Result<u64, ConfigError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::new(
+            variable,
+            flag,
+            format!("invalid value {value:?}: expected {expected}"),
+        )),
     }
 }
 
@@ -319,6 +360,9 @@ mod tests {
         ServeArgs {
             bind: bind.into(),
             retention_days: retention.into(),
+            audit_retention_days: "365".into(),
+            export_max_rows: "1000000".into(),
+            rate_limit_per_minute: "60".into(),
             cors_origins: cors.into(),
             sample: false,
             demo: false,
