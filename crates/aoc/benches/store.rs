@@ -55,7 +55,7 @@ const IPS: u64 = 5_000;
 const DEEP_PAGE: usize = 1_000;
 const PAGE_SIZE: u32 = 50;
 const BARE_COLUMNS: &str = "id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
-     operation, result, actor_upn, actor_id, client_ip, summary, payload, search";
+     operation, result, actor_upn, actor_id, client_ip, summary, payload, search, client_ip_key, country, target_keys";
 
 const FIRST: [&str; 50] = [
     "kim", "lee", "dana", "megan", "omar", "alex", "sam", "jordan", "taylor", "chris", "pat",
@@ -469,11 +469,11 @@ impl BareSqlite {
     async fn insert(&mut self, columns: &[EventColumns<'_>], ingested_at: i64) -> Result<()> {
         let mut tx = self.conn.begin().await?;
         for chunk in columns.chunks(BARE_SQLITE_CHUNK) {
-            let rows = vec!["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
+            let rows = vec!["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
             let sql = format!(
                 "INSERT INTO events (seq, id, tenant_id, dedupe_key, source, service, timestamp, \
-                 ingested_at, operation, result, actor_upn, actor_id, client_ip, summary, payload) \
-                 VALUES {rows}"
+                 ingested_at, operation, result, actor_upn, actor_id, client_ip, summary, payload, \
+                 client_ip_key, country, target_keys) VALUES {rows}"
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (k, c) in chunk.iter().enumerate() {
@@ -493,7 +493,10 @@ impl BareSqlite {
                     .bind(c.actor_id.as_deref())
                     .bind(c.client_ip.as_deref())
                     .bind(c.summary.as_ref())
-                    .bind(c.payload.as_slice());
+                    .bind(c.payload.as_slice())
+                    .bind(c.client_ip_key.map(|k| k.to_vec()))
+                    .bind(c.country.as_deref())
+                    .bind(c.target_keys.as_str());
             }
             q.execute(&mut *tx).await?;
             let rows = vec!["(?,?)"; chunk.len()].join(",");
@@ -588,7 +591,14 @@ async fn bare_pg_copy(
         for byte in &c.payload {
             let _ = write!(payload, "{byte:02x}");
         }
-        let fields: [Option<&str>; 15] = [
+        let ip_key = c.client_ip_key.map(|key| {
+            let mut hex = String::from("\\\\x");
+            for byte in key {
+                let _ = write!(hex, "{byte:02x}");
+            }
+            hex
+        });
+        let fields: [Option<&str>; 18] = [
             Some(&id),
             Some(&c.tenant_id),
             Some(&c.dedupe_key),
@@ -604,6 +614,9 @@ async fn bare_pg_copy(
             Some(&c.summary),
             None,
             Some(&search),
+            None,
+            c.country.as_deref(),
+            Some(&c.target_keys),
         ];
         for (k, field) in fields.into_iter().enumerate() {
             if k > 0 {
@@ -611,6 +624,11 @@ async fn bare_pg_copy(
             }
             if k == 13 {
                 buf.push_str(&payload);
+            } else if k == 15 {
+                match &ip_key {
+                    Some(hex) => buf.push_str(hex),
+                    None => buf.push_str("\\N"),
+                }
             } else {
                 copy_text(&mut buf, field);
             }
