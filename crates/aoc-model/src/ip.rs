@@ -68,6 +68,27 @@ impl std::fmt::Display for IpRange {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any text is a range or not, never a panic; a range holds its own bounds and the
+        /// addresses between, and nothing just outside.
+        #[test]
+        fn ranges_parse_any_text_safely(text in "\\PC{0,40}", a in proptest::num::u32::ANY, bits in 0u8..=32) {
+            let _ = IpRange::parse(&text);
+            let cidr = format!("{}/{bits}", std::net::Ipv4Addr::from(a));
+            let range = IpRange::parse(&cidr).expect("a valid block");
+            let first = range.network.network();
+            let last = range.network.broadcast();
+            proptest::prop_assert!(range.contains(first) && range.contains(last));
+            proptest::prop_assert!(range.contains(std::net::IpAddr::V4(std::net::Ipv4Addr::from(a))));
+            if let std::net::IpAddr::V4(f) = first && u32::from(f) > 0 {
+                proptest::prop_assert!(!range.contains(std::net::IpAddr::V4(std::net::Ipv4Addr::from(u32::from(f) - 1))));
+            }
+            if let std::net::IpAddr::V4(l) = last && u32::from(l) < u32::MAX {
+                proptest::prop_assert!(!range.contains(std::net::IpAddr::V4(std::net::Ipv4Addr::from(u32::from(l) + 1))));
+            }
+        }
+    }
+
     #[test]
     fn ranges_hold_exactly_their_addresses() {
         let v4 = IpRange::parse("203.0.113.77/24").expect("cidr");

@@ -60,7 +60,9 @@ fn options() -> Result<Options> {
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Rows in a chunk of an export body: CSV records end with CRLF (the header is subtracted at
@@ -93,7 +95,12 @@ async fn main() -> Result<()> {
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     loop {
-        if http.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if http
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         if started.elapsed() > Duration::from_secs(600) {
@@ -102,7 +109,11 @@ async fn main() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let (idle, _) = rss_kib(pid).context("read /proc")?;
-    println!("aoc serve up in {:.1} s, idle RSS {:.1} MiB", started.elapsed().as_secs_f64(), idle as f64 / 1024.0);
+    println!(
+        "aoc serve up in {:.1} s, idle RSS {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        idle as f64 / 1024.0
+    );
     println!("| format | rows | bytes | seconds | rows/s | MB/s | peak RSS during export (MiB) |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for format in &opts.formats {
