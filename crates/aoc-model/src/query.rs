@@ -55,6 +55,9 @@ pub struct EventQuery {
     pub order: Order,
     pub cursor: Option<Cursor>,
     pub page_size: PageSize,
+    /// Leave each event's `raw` out (`null`), for readers that do not show it (CSV exports):
+    /// the raw record is most of what a page costs to read.
+    pub without_raw: bool,
 }
 
 /// Events per page: 1 to [`MAX_PAGE_SIZE`], checked when made.

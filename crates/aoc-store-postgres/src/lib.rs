@@ -45,7 +45,7 @@ pub(crate) fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::postgres::PgArgum
     Ok(args)
 }
 use partitions::Partitions;
-use rows::decode_row;
+use rows::{decode_row, decode_row_with};
 
 /// Rows per INSERT statement.
 const INSERT_CHUNK: usize = 5_000;
@@ -289,7 +289,7 @@ impl EventStore for PostgresStore {
             .map_err(map_err)?;
         let items = rows
             .iter()
-            .map(decode_row)
+            .map(|row| decode_row_with(row, !query.without_raw))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(into_page(items, query))
     }

@@ -29,7 +29,7 @@ use aoc_store::{
 use aoc_model::{AggregateSpec, EventAggregates, TimeBucket, ValueCount};
 use aoc_store::{AggregateSql, SELECT_COLUMNS, TopColumn, aggregate_interval};
 use fts::{SqliteDialect, TextPlan, TextSearch};
-use rows::{decode_row, from_micros, micros};
+use rows::{decode_row, decode_row_with, from_micros, micros};
 
 /// The binds of a filter as SQLite arguments.
 pub(crate) fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::sqlite::SqliteArguments> {
@@ -119,7 +119,7 @@ impl SqliteStore {
             .map_err(map_err)?;
         let items = rows
             .iter()
-            .map(decode_row)
+            .map(|row| decode_row_with(row, !query.without_raw))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(into_page(items, query))
     }

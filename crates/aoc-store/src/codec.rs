@@ -173,12 +173,22 @@ pub struct StoredRow {
 
 /// Rebuilds the event from its row.
 pub fn decode_event(row: StoredRow) -> StoreResult<Event> {
+    decode_event_with(row, true)
+}
+
+/// Rebuilds the event from its row; without `with_raw` the raw record is left `null`, which
+/// spares parsing the largest part of the row for readers that do not show it.
+pub fn decode_event_with(row: StoredRow, with_raw: bool) -> StoreResult<Event> {
     let corrupt = |what: &str, e: &dyn std::fmt::Display| {
         StoreError::Corrupt(format!("event {}: {what}: {e}", row.id))
     };
     let (extra, raw) = crate::payload::decode(&row.payload)?;
     let extra: EventExtra = serde_json::from_str(&extra).map_err(|e| corrupt("extra", &e))?;
-    let raw = serde_json::from_str(&raw).map_err(|e| corrupt("raw", &e))?;
+    let raw = if with_raw {
+        serde_json::from_str(&raw).map_err(|e| corrupt("raw", &e))?
+    } else {
+        serde_json::Value::Null
+    };
     let client_ip = match &row.client_ip {
         Some(ip) => Some(ip.parse().map_err(|e| corrupt("client_ip", &e))?),
         None => None,

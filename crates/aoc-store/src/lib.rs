@@ -29,7 +29,8 @@ pub use audit_trail::{
     into_audit_page,
 };
 pub use codec::{
-    DerivedColumns, EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event, encode_chunk,
+    DerivedColumns, EventColumns, SELECT_COLUMNS, StoredRow, clean_text, decode_event,
+    decode_event_with, encode_chunk,
 };
 pub use coverage::{HourFigures, ceil_hour, hour_figures, hour_of};
 pub use error::{StoreError, StoreResult};

@@ -66,12 +66,17 @@ fn free_port() -> Result<u16> {
 }
 
 /// Rows in a chunk of an export body: CSV records end with CRLF (the header is subtracted at
-/// the end), NDJSON and JSON lines with LF.
-fn count_rows(chunk: &[u8], format: &str) -> u64 {
-    match format {
-        "csv" => chunk.windows(2).filter(|w| w == b"\r\n").count() as u64,
+/// the end; `after_cr` carries a CR that ended the previous chunk), NDJSON and JSON lines with LF.
+fn count_rows(chunk: &[u8], format: &str, after_cr: &mut bool) -> u64 {
+    let rows = match format {
+        "csv" => {
+            let split = u64::from(*after_cr && chunk.first() == Some(&b'\n'));
+            split + chunk.windows(2).filter(|w| w == b"\r\n").count() as u64
+        }
         _ => chunk.iter().filter(|&&b| b == b'\n').count() as u64,
-    }
+    };
+    *after_cr = chunk.last() == Some(&b'\r');
+    rows
 }
 
 #[tokio::main]
@@ -124,9 +129,10 @@ async fn main() -> Result<()> {
             .error_for_status()?;
         let start = Instant::now();
         let (mut rows, mut bytes, mut peak) = (0u64, 0u64, 0u64);
+        let mut after_cr = false;
         let mut last_sample = Instant::now();
         while let Some(chunk) = response.chunk().await? {
-            rows += count_rows(&chunk, format);
+            rows += count_rows(&chunk, format, &mut after_cr);
             bytes += chunk.len() as u64;
             if last_sample.elapsed() > Duration::from_millis(20) {
                 if let Some((rss, _)) = rss_kib(pid) {
