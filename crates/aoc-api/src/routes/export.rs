@@ -52,6 +52,42 @@ pub struct ExportOutcome {
     pub error: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/events/export",
+    operation_id = "exportEvents",
+    tag = "Events",
+    summary = "Download matching events as a file",
+    description = "Every event that matches the filters (the same filters as the search), oldest \
+        and newest as `order` says, as a file to download: CSV (default; UTF-8 with a byte-order \
+        mark, one row per event, cells a spreadsheet would run as a formula prefixed with `'`), \
+        a JSON array of events, or NDJSON (one event per line). The file is streamed, so an \
+        export of any size starts at once; it stops at the server's row cap \
+        (`X-AOC-Row-Cap`). If the database fails half-way the transfer is cut off, so a partial \
+        file never looks complete. Each export is recorded in AOC's audit trail.",
+    params(crate::openapi::params::EventFilters, crate::openapi::params::ExportOptions),
+    responses(
+        (status = 200, description = "The file, as an attachment. `format=csv` (`text/csv`): \
+            the header row `timestamp,id,tenant_id,source,service,operation,category,result,\
+            result_reason,actor,actor_name,client_ip,country,user_agent,targets,summary`, then one \
+            row per event. `format=json` (`application/json`): one array of events. \
+            `format=ndjson` (`application/x-ndjson`): one event (an `Event` object) per line.",
+            content(
+                (String = "text/csv"),
+                (Vec<aoc_model::Event> = "application/json"),
+                (String = "application/x-ndjson"),
+            ),
+            headers(
+                ("Content-Disposition" = String, description = "`attachment; filename=\"aoc-events_{from}_{to}.{csv|json|ndjson}\"`"),
+                ("X-AOC-Row-Cap" = u64, description = "Most rows one export returns on this server."),
+            ),
+        ),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Analyst"])),
+)]
 pub async fn export(
     State(state): State<AppState>,
     principal: Principal,
