@@ -2,6 +2,7 @@
 
 mod auth;
 mod collection;
+mod openapi;
 mod webhooks;
 
 use std::sync::{Arc, OnceLock};
