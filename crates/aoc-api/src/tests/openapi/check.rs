@@ -26,7 +26,7 @@ impl Answer {
         self.headers
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| essence(v))
+            .map(essence)
     }
 }
 
