@@ -123,6 +123,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         settings: Arc::new(ApiSettings {
             cors_origins: settings.cors_origins.clone(),
             max_body_bytes: MAX_BODY_BYTES,
+            ..ApiSettings::default()
         }),
         collection: collector,
         webhook,
