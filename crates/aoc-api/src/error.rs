@@ -45,19 +45,38 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct InvalidParam<'a> {
+/// A parameter at fault, and why.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct InvalidParam<'a> {
+    /// The parameter's name (`page_size`, `from`, `id`, `tag`…).
+    #[schema(example = "page_size")]
     name: &'a str,
+    /// What is wrong with its value, or that it is unknown or repeated.
+    #[schema(example = "expected a whole number from 1 to 500")]
     reason: &'a str,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// What went wrong, as RFC 9457 problem details (`application/problem+json`). The answer's
+/// `X-Request-ID` header finds the request in the server's log.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem<'a> {
+    /// The kind of problem, the same for every answer of that kind: `/problems/invalid-parameter`,
+    /// `/problems/invalid-body`, `/problems/unauthorized`, `/problems/forbidden`,
+    /// `/problems/not-found`, `/problems/collection-not-configured`, `/problems/body-too-large`,
+    /// `/problems/internal`, `/problems/unavailable`.
     #[serde(rename = "type")]
+    #[schema(example = "/problems/invalid-parameter")]
     kind: &'a str,
+    /// A short title of the kind.
+    #[schema(example = "Invalid parameter")]
     title: &'a str,
+    /// The HTTP status of the answer.
+    #[schema(example = 400)]
     status: u16,
+    /// What went wrong this time.
+    #[schema(example = "page_size: expected a whole number from 1 to 500")]
     detail: String,
+    /// The parameters at fault: only on a 400 about parameters.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     invalid_params: Vec<InvalidParam<'a>>,
 }

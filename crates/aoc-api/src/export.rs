@@ -3,7 +3,9 @@
 
 use aoc_model::Event;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The file an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum ExportFormat {
     Csv,
     Json,

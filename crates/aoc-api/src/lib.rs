@@ -5,12 +5,15 @@
 //! they hold no SQL. Every error leaves as `application/problem+json` (RFC 9457), mapped once
 //! in [`error`]. Every request carries an `X-Request-ID` and is logged and measured once, in
 //! [`telemetry`]. Every `/api` route but the Graph webhook needs a signed-in caller with the
-//! route's role ([`auth`]), unless sign-in is off.
+//! route's role ([`auth`]), unless sign-in is off. Every route is described in the OpenAPI 3.1
+//! document served at `/openapi.json` (and browsable at `/docs`), generated from the handlers
+//! ([`openapi`]).
 
 pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod export;
+pub mod openapi;
 mod params;
 pub mod ratelimit;
 mod router;

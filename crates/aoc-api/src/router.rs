@@ -1,17 +1,28 @@
 //! The router and its middleware stack.
+//!
+//! Routes are added only with `routes!(handler)` on an [`OpenApiRouter`], which reads the
+//! handler's `#[utoipa::path]` for both the route and its entry in the OpenAPI document: a route
+//! cannot be served without being documented. The document is served at `/openapi.json`, with
+//! Swagger UI at `/docs` (see [`crate::openapi`]).
+//!
+//! To add a route: write the handler with a `#[utoipa::path(...)]` (method, path relative to
+//! its router, parameters, every answer, and `security` naming the role), then add
+//! `.routes(routes!(module::handler))` to the sub-router of that role below.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware;
-use axum::routing::{delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::audit;
 use crate::auth::{self, Role, require};
 use crate::error::problem;
+use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{
     aggregations, annotations, audit_trail, events, export, fetch, health, me, sources, webhooks,
@@ -52,31 +63,31 @@ async fn not_found() -> axum::response::Response {
 /// gate names; `/api/me` needs no role. Audited routes write AOC's audit trail (see
 /// [`audit::middleware`]), refusals included. The Graph webhook is outside: Graph calls it
 /// without a token and proves itself with the shared `clientState`.
-fn api(state: &AppState) -> Router<AppState> {
-    let reader = Router::new()
-        .route("/events", get(events::list))
-        .route("/events/aggregations", get(aggregations::aggregations))
-        .route("/events/{id}", get(annotations::event_detail))
-        .route("/tags", get(annotations::list_tags))
-        .route("/sources", get(sources::list))
-        .route("/sources/coverage", get(sources::coverage))
+fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    let reader = OpenApiRouter::default()
+        .routes(routes!(events::list))
+        .routes(routes!(aggregations::aggregations))
+        .routes(routes!(annotations::event_detail))
+        .routes(routes!(annotations::list_tags))
+        .routes(routes!(sources::list))
+        .routes(routes!(sources::coverage))
         .route_layer(require(Role::Reader));
-    let analyst = Router::new()
-        .route("/events/export", get(export::export))
-        .route("/events/{id}/tags", post(annotations::add_tag))
-        .route("/events/{id}/tags/{tag}", delete(annotations::remove_tag))
-        .route("/events/{id}/comments", post(annotations::add_comment))
-        .route(
-            "/comments/{id}",
-            patch(annotations::edit_comment).delete(annotations::delete_comment),
-        )
+    let analyst = OpenApiRouter::default()
+        .routes(routes!(export::export))
+        .routes(routes!(annotations::add_tag))
+        .routes(routes!(annotations::remove_tag))
+        .routes(routes!(annotations::add_comment))
+        .routes(routes!(
+            annotations::edit_comment,
+            annotations::delete_comment
+        ))
         .route_layer(require(Role::Analyst));
-    let admin = Router::new()
-        .route("/fetch-audit-logs", post(fetch::fetch_audit_logs))
-        .route("/audit-trail", get(audit_trail::audit_trail))
+    let admin = OpenApiRouter::default()
+        .routes(routes!(fetch::fetch_audit_logs))
+        .routes(routes!(audit_trail::audit_trail))
         .route_layer(require(Role::Admin));
-    Router::new()
-        .route("/me", get(me::me))
+    OpenApiRouter::default()
+        .routes(routes!(me::me))
         .merge(reader)
         .merge(analyst)
         .merge(admin)
@@ -92,18 +103,21 @@ fn api(state: &AppState) -> Router<AppState> {
             state.auth.clone(),
             auth::authenticate,
         ))
-        .route("/webhooks/graph", post(webhooks::graph))
+        .routes(routes!(webhooks::graph))
         .layer(axum::Extension(ExpensiveLimiter::new(
             state.settings.expensive_per_minute,
         )))
 }
 
 pub fn router(state: AppState) -> Router {
-    let api = api(&state);
-    let mut app = Router::new()
-        .route("/health", get(health::health))
-        .route("/metrics", get(health::metrics))
-        .nest("/api", api)
+    let (routes, document) = OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health::health))
+        .routes(routes!(health::metrics))
+        .nest("/api", api(&state))
+        .split_for_parts();
+    let mut app = routes
+        // The document and its UI need no sign-in: they describe the API and hold no data.
+        .merge(openapi::routes(&openapi::finish(&document)))
         .fallback(not_found)
         // One body limit, the configured one: axum's own default (2 MiB) is switched off.
         .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes))

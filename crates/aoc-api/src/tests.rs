@@ -3,6 +3,7 @@
 mod auth;
 mod collection;
 mod investigation;
+mod openapi;
 mod webhooks;
 
 use std::sync::{Arc, OnceLock};

@@ -62,6 +62,7 @@ pub fn bucket_start(t: DateTime<Utc>, interval_seconds: i64) -> DateTime<Utc> {
 
 /// One bucket of the timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeBucket {
     pub start: DateTime<Utc>,
     pub count: u64,
@@ -70,6 +71,7 @@ pub struct TimeBucket {
 
 /// A value and how many matching events carry it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValueCount {
     pub value: String,
     pub count: u64,
@@ -77,6 +79,7 @@ pub struct ValueCount {
 
 /// The figures of one query.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventAggregates {
     pub total: u64,
     pub failures: u64,

@@ -89,6 +89,27 @@ impl From<Tag> for String {
     }
 }
 
+/// Described by hand: the derive cannot see `#[serde(try_from, into)]`. A tag leaves AOC in its
+/// checked form, so the pattern holds for every tag in a response.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Tag {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A tag: 1 to 48 of a-z, 0-9, '_', '-', '.' and ':' (what was typed, trimmed and \
+                 lowercased)",
+            ))
+            .pattern(Some(format!("^[a-z0-9_.:-]{{1,{MAX_TAG_CHARS}}}$")))
+            .examples(["investigating"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Tag {}
+
 impl std::str::FromStr for Tag {
     type Err = TagError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -99,6 +120,7 @@ impl std::str::FromStr for Tag {
 /// A person acting in AOC: an Entra ID user, or the operator of an instance without
 /// authentication ([`Author::local`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
     /// The Entra object id (`oid` claim), or [`Author::LOCAL_ID`].
     pub id: String,
@@ -177,6 +199,7 @@ impl From<CommentBody> for String {
 /// A comment's id: a version-7 UUID, so ids sort roughly by creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommentId(Uuid);
 
 impl CommentId {

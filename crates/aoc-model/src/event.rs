@@ -11,6 +11,7 @@ use crate::ids::{DedupeKey, EventId, Seq, TenantId};
 
 /// One audit record, normalized. `raw` keeps the record exactly as the source sent it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: EventId,
     pub dedupe_key: DedupeKey,
@@ -30,6 +31,11 @@ pub struct Event {
     pub result: EventResult,
     pub result_reason: Option<String>,
     pub actor: Actor,
+    /// The caller's IPv4 or IPv6 address, without port.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, example = "203.0.113.7")
+    )]
     pub client_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     pub location: Option<Location>,
@@ -53,6 +59,7 @@ impl Event {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventResult {
     Success,
     Failure,
@@ -86,6 +93,7 @@ impl fmt::Display for EventResult {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ActorKind {
     User,
     App,
@@ -109,6 +117,7 @@ impl ActorKind {
 
 /// Who did it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     pub kind: ActorKind,
     /// Object id (user or service principal GUID) or app id.
@@ -129,6 +138,7 @@ impl Actor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     pub country: Option<String>,
     pub state: Option<String>,
@@ -137,6 +147,7 @@ pub struct Location {
 
 /// Something the operation touched.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Target {
     pub kind: Option<String>,
     pub id: Option<String>,
@@ -145,6 +156,7 @@ pub struct Target {
 
 /// A modified property's old and new value, as the source wrote them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     pub old: Option<String>,
     pub new: Option<String>,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 /// carry a tenant name chosen by the operator).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantId(String);
 
 impl TenantId {
@@ -30,6 +31,7 @@ impl fmt::Display for TenantId {
 /// `{record family}:h:{hash}` when the source gives no id (see `aoc-normalize`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DedupeKey(String);
 
 impl DedupeKey {
@@ -51,6 +53,7 @@ impl fmt::Display for DedupeKey {
 /// on every instance and every run. A 128-bit BLAKE3 prefix laid out as a version-8 UUID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventId(Uuid);
 
 impl EventId {
@@ -99,6 +102,7 @@ impl std::str::FromStr for EventId {
 /// Ingest sequence number: strictly increasing in commit order, the cursor of detection and sinks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Seq(pub i64);
 
 #[cfg(test)]

@@ -288,6 +288,7 @@ impl Cursor {
 
 /// One page of events and the cursor of the next, if there may be one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventPage {
     pub items: Vec<Event>,
     pub next_cursor: Option<String>,

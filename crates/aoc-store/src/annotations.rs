@@ -37,6 +37,7 @@ impl From<&Event> for EventRef {
 
 /// A tag on one event, with who added it and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TagRecord {
     pub tag: Tag,
     pub by: Author,
@@ -53,6 +54,7 @@ pub struct TagCount {
 /// A comment on an event. The body is stored as [`CommentBody`] gave it, except that NUL becomes
 /// U+FFFD, as in every text column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Comment {
     pub id: CommentId,
     pub event_id: EventId,

@@ -22,6 +22,7 @@ use crate::{StoreError, StoreResult, clean_text};
 /// Whether the audited request did what it asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AuditOutcome {
     Success,
     /// Refused: not signed in, or a role too low.
@@ -74,6 +75,7 @@ pub struct NewAuditEntry {
 
 /// A stored entry: [`NewAuditEntry`] and its place in the trail.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Assigned at append, increasing in commit order.
     pub seq: i64,
@@ -183,6 +185,7 @@ fn action_prefix(action: &str) -> Option<&str> {
 
 /// One page of the trail and the cursor of the next, if there may be one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub items: Vec<AuditEntry>,
     pub next_cursor: Option<String>,

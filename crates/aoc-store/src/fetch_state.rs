@@ -78,6 +78,7 @@ impl ContentStatus {
 
 /// A source error as people need to see it: Microsoft's code where there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceProblem {
     pub at: DateTime<Utc>,
     /// Microsoft's error code (`AF20023`, `Authorization_RequestDenied`, `AADSTS7000215`, …) or
@@ -133,6 +134,7 @@ pub struct CoverageQuery {
 
 /// Seconds between two moments of a record's life, over the records of one coverage hour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DelayStats {
     pub count: u64,
     pub mean_seconds: f64,
@@ -142,6 +144,7 @@ pub struct DelayStats {
 /// Completeness of one (tenant, source, hour). Record figures are by the hour of the event's
 /// time; content figures by the hour the blob became available. An hour may have only one kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoverageRow {
     pub tenant_id: TenantId,
     pub source: String,

@@ -11,7 +11,7 @@ use crate::auth::AuthError;
 
 /// AOC's roles. Each includes the ones before it: Admin ⊇ Analyst ⊇ Reader, which the derived
 /// order expresses (`Admin > Analyst > Reader`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 pub enum Role {
     /// Reads events, sources and coverage.
     Reader,

@@ -40,6 +40,25 @@ fn parse_interval(value: &str) -> Result<Option<i64>, String> {
     Ok(Some(seconds))
 }
 
+#[utoipa::path(
+    get,
+    path = "/events/aggregations",
+    operation_id = "aggregateEvents",
+    tag = "Events",
+    summary = "Count events for a dashboard",
+    description = "Figures over the events that match the filters (the same filters as the \
+        search): how many, how many failed, a timeline of counts per interval, and the most \
+        frequent operations, actors and client addresses.",
+    params(crate::openapi::params::EventFilters, crate::openapi::params::AggregationOptions),
+    responses(
+        (status = 200, description = "The figures.", body = EventAggregates),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 429, response = crate::openapi::responses::TooManyRequests),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Reader"])),
+)]
 pub async fn aggregations(
     State(state): State<AppState>,
     _budget: Expensive,

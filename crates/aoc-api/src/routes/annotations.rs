@@ -38,7 +38,7 @@ async fn stored_event(state: &AppState, id: EventId) -> Result<Event, ApiError> 
 }
 
 /// A tag in use or offered by default.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TagSummary {
     pub tag: String,
     /// Events that carry it.
@@ -48,6 +48,23 @@ pub struct TagSummary {
 }
 
 /// `GET /api/tags`: the tags in use, most used first, then the unused defaults.
+#[utoipa::path(
+    get,
+    path = "/tags",
+    operation_id = "listTags",
+    tag = "Annotations",
+    summary = "List tags",
+    description = "The tags in use, most used first, with how many events carry each, then the \
+        tags AOC offers from the start that nobody has used yet (`investigating`, \
+        `false_positive`, `escalated`, `benign`, `confirmed`). Takes no parameters.",
+    responses(
+        (status = 200, description = "The tags.", body = Vec<TagSummary>),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Reader"])),
+)]
 pub async fn list_tags(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -76,13 +93,39 @@ pub async fn list_tags(
     Ok(Json(tags))
 }
 
-#[derive(Debug, Deserialize)]
+/// The tag to add.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTag {
+    #[schema(example = "investigating")]
     pub tag: String,
 }
 
 /// `POST /api/events/{id}/tags`: 201 with the event's tags when added, 200 when it was there.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/tags",
+    operation_id = "addTag",
+    tag = "Annotations",
+    summary = "Tag an event",
+    description = "Adds a tag to the event, on your name. A tag is 1 to 48 of a-z, 0-9, `_`, \
+        `-`, `.` and `:`; what you send is trimmed and lowercased first. Adding a tag the event \
+        already carries changes nothing.",
+    params(("id" = String, Path, format = Uuid, description = "The event's id.")),
+    request_body(content = NewTag, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Added; the event's tags.", body = Vec<TagRecord>),
+        (status = 200, description = "The event already carried it; its tags.",
+            body = Vec<TagRecord>),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 404, description = "No event with this id (`/problems/not-found`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::openapi::responses::PayloadTooLarge),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Analyst"])),
+)]
 pub async fn add_tag(
     State(state): State<AppState>,
     principal: Principal,
@@ -112,6 +155,28 @@ pub async fn add_tag(
 }
 
 /// `DELETE /api/events/{id}/tags/{tag}`: 204, or 404 when the event does not carry it.
+#[utoipa::path(
+    delete,
+    path = "/events/{id}/tags/{tag}",
+    operation_id = "removeTag",
+    tag = "Annotations",
+    summary = "Remove a tag from an event",
+    description = "Removes the tag, whoever added it.",
+    params(
+        ("id" = String, Path, format = Uuid, description = "The event's id."),
+        ("tag" = String, Path, description = "The tag (trimmed and lowercased first)."),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 404, description = "The event does not carry this tag, or does not exist \
+            (`/problems/not-found`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Analyst"])),
+)]
 pub async fn remove_tag(
     State(state): State<AppState>,
     Path((id, tag)): Path<(String, String)>,
@@ -128,13 +193,37 @@ pub async fn remove_tag(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+/// A comment's text.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentText {
+    #[schema(example = "Forwarding to an outside address; asked Lee to confirm.")]
     pub body: String,
 }
 
 /// `POST /api/events/{id}/comments`: 201 with the comment.
+#[utoipa::path(
+    post,
+    path = "/events/{id}/comments",
+    operation_id = "addComment",
+    tag = "Annotations",
+    summary = "Comment on an event",
+    description = "Adds a comment to the event, on your name: 1 to 10,000 characters once \
+        leading and trailing white space is trimmed; kept exactly otherwise (line breaks, \
+        Markdown).",
+    params(("id" = String, Path, format = Uuid, description = "The event's id.")),
+    request_body(content = CommentText, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The comment.", body = Comment),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 404, description = "No event with this id (`/problems/not-found`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::openapi::responses::PayloadTooLarge),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Analyst"])),
+)]
 pub async fn add_comment(
     State(state): State<AppState>,
     principal: Principal,
@@ -178,6 +267,29 @@ async fn own_comment(
 }
 
 /// `PATCH /api/comments/{id}`: the author, or an Admin, rewrites the text.
+#[utoipa::path(
+    patch,
+    path = "/comments/{id}",
+    operation_id = "editComment",
+    tag = "Annotations",
+    summary = "Edit a comment",
+    description = "Replaces the comment's text. Only its author, or an Admin, may.",
+    params(("id" = String, Path, format = Uuid, description = "The comment's id.")),
+    request_body(content = CommentText, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The comment as it is now.", body = Comment),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 403, description = "Not the comment's author, nor an Admin \
+            (`/problems/forbidden`); or a role too low.",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No comment with this id (`/problems/not-found`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::openapi::responses::PayloadTooLarge),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Analyst"])),
+)]
 pub async fn edit_comment(
     State(state): State<AppState>,
     principal: Principal,
@@ -203,6 +315,27 @@ pub async fn edit_comment(
 }
 
 /// `DELETE /api/comments/{id}`: the author, or an Admin, removes it.
+#[utoipa::path(
+    delete,
+    path = "/comments/{id}",
+    operation_id = "deleteComment",
+    tag = "Annotations",
+    summary = "Delete a comment",
+    description = "Removes the comment. Only its author, or an Admin, may.",
+    params(("id" = String, Path, format = Uuid, description = "The comment's id.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 403, description = "Not the comment's author, nor an Admin \
+            (`/problems/forbidden`); or a role too low.",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No comment with this id (`/problems/not-found`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Analyst"])),
+)]
 pub async fn delete_comment(
     State(state): State<AppState>,
     principal: Principal,
@@ -223,7 +356,7 @@ pub async fn delete_comment(
 }
 
 /// `GET /api/events/{id}`: the event with its raw record, tags and comments.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventDetail {
     #[serde(flatten)]
     pub event: Event,
@@ -231,6 +364,25 @@ pub struct EventDetail {
     pub comments: Vec<Comment>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/events/{id}",
+    operation_id = "getEvent",
+    tag = "Events",
+    summary = "Read one event",
+    description = "The event with the record exactly as Microsoft sent it (`raw`), its tags and \
+        its comments. Takes no query parameters.",
+    params(("id" = String, Path, format = Uuid, description = "The event's id.")),
+    responses(
+        (status = 200, description = "The event.", body = EventDetail),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 404, description = "No event with this id (`/problems/not-found`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Reader"])),
+)]
 pub async fn event_detail(
     State(state): State<AppState>,
     Path(id): Path<String>,

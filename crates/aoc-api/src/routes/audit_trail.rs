@@ -21,6 +21,25 @@ const PARAMS: [&str; 7] = [
     "page_size",
 ];
 
+#[utoipa::path(
+    get,
+    path = "/audit-trail",
+    operation_id = "getAuditTrail",
+    tag = "Audit trail",
+    summary = "Read AOC's own audit trail",
+    description = "Who searched, viewed, exported, tagged, commented and started collection, \
+        newest first, refusals included, with the request's parameters and outcome. Follow \
+        `next_cursor` with the same filters to read on. Entries are never changed or deleted \
+        through the API; only retention removes old ones.",
+    params(crate::openapi::params::AuditFilters),
+    responses(
+        (status = 200, description = "A page of entries.", body = AuditPage),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Admin"])),
+)]
 pub async fn audit_trail(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

@@ -149,6 +149,26 @@ pub(crate) fn filters(p: &Params) -> Result<EventQuery, ApiError> {
     Ok(query)
 }
 
+#[utoipa::path(
+    get,
+    path = "/events",
+    operation_id = "listEvents",
+    tag = "Events",
+    summary = "Search audit events",
+    description = "One page of the audit events that match the filters, newest first, and the \
+        cursor of the next page. Follow `next_cursor` with the same filters to read on: every \
+        matching event comes exactly once, even while new events arrive; it is `null` on the \
+        last page. An unknown or repeated parameter, or a value that does not parse, is a 400 \
+        naming it.",
+    params(crate::openapi::params::EventFilters, crate::openapi::params::EventPaging),
+    responses(
+        (status = 200, description = "A page of events.", body = EventPage),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Reader"])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

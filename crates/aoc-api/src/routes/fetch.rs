@@ -16,7 +16,7 @@ const FETCH_PARAMS: [&str; 1] = ["hours"];
 /// Longest look-back of a manual run: a week, the Management API's own limit.
 const MAX_HOURS: u32 = 168;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct FetchReport {
     runs: Vec<SourceRun>,
     /// Records the sources returned, repeats included.
@@ -41,6 +41,28 @@ fn parse_hours(value: &str) -> Result<u32, String> {
 ///
 /// An Admin action (the router's role gate): it calls Microsoft on the server's credentials.
 /// The lease per source keeps a run started here from overlapping a scheduled one.
+#[utoipa::path(
+    post,
+    path = "/fetch-audit-logs",
+    operation_id = "fetchAuditLogs",
+    tag = "Collection",
+    summary = "Collect from Microsoft 365 now",
+    description = "Runs every configured (tenant, source) once, now, and answers when all have \
+        finished: each from its watermark, or over the last `hours`. A run that another AOC \
+        process is already doing is `skipped`. A failed run is still a 200: the failure is in \
+        the run, and in `GET /api/sources` afterwards. It calls Microsoft with the server's \
+        credentials.",
+    params(crate::openapi::params::FetchWindow),
+    responses(
+        (status = 200, description = "What each run did.", body = FetchReport),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 409, description = "No Microsoft 365 tenant is configured on this server \
+            (`/problems/collection-not-configured`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 500, response = crate::openapi::responses::InternalError),
+    ),
+    security(("entra" = ["AOC.Admin"])),
+)]
 pub async fn fetch_audit_logs(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

@@ -12,28 +12,54 @@ use crate::AppState;
 
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
-#[derive(Serialize)]
+/// One dependency's answer.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Dependency {
+    #[schema(inline, value_type = crate::openapi::schemas::DependencyStatus)]
     status: &'static str,
+    /// The database engine: `sqlite` or `postgres`.
+    #[schema(example = "sqlite")]
     engine: &'static str,
+    /// How long it took to answer (or to give up).
     latency_ms: f64,
+    /// Why it is down; absent when it is up.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     error: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Whether the server can serve.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Health {
+    #[schema(inline, value_type = crate::openapi::schemas::HealthStatus)]
     status: &'static str,
+    /// AOC's version.
+    #[schema(example = "0.1.0")]
     version: &'static str,
     checks: Checks,
 }
 
-#[derive(Serialize)]
+/// Each dependency.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Checks {
     database: Dependency,
 }
 
 /// 200 when every dependency answers, 503 with the failing one named otherwise.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "getHealth",
+    tag = "Service",
+    summary = "Whether the server and its database answer",
+    description = "For load balancers and monitoring: 200 when every dependency answers, 503 \
+        with the failing one named otherwise. The database is given 2 seconds.",
+    responses(
+        (status = 200, description = "Healthy.", body = Health),
+        (status = 503, description = "A dependency does not answer.", body = Health),
+    ),
+    security(()),
+)]
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let start = Instant::now();
     // A load balancer's probe must get an answer quickly even when the database hangs.
@@ -63,6 +89,22 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus text. The source gauges are refreshed from the store first (one query), so lag
 /// keeps growing between collection runs as it does in reality.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "getMetrics",
+    tag = "Service",
+    summary = "Prometheus metrics",
+    description = "Request counts and latencies, collection figures per source (lag, last \
+        success, records, throttling, errors), webhook notifications and storage timings, in \
+        Prometheus' text format. The source figures are read from the database at each scrape \
+        (given up after 2 seconds, so the scrape still answers).",
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String,
+            content_type = "text/plain"),
+    ),
+    security(()),
+)]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     crate::routes::sources::refresh_gauges(&state).await;
     (

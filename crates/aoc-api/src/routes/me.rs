@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::AppState;
 use crate::auth::{Principal, Role};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {
     name: Option<String>,
     username: Option<String>,
@@ -17,9 +17,24 @@ pub struct Me {
     /// Effective roles, lowest first: an Admin is also an Analyst and a Reader.
     roles: Vec<Role>,
     /// `entra` when callers sign in with Entra ID, `off` in local mode.
+    #[schema(value_type = crate::openapi::schemas::AuthMode)]
     auth: &'static str,
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    operation_id = "getMe",
+    tag = "Service",
+    summary = "Who the server takes you to be",
+    description = "Your name, tenant, object id and effective roles as AOC read them from your \
+        token. Open to every signed-in caller, so someone refused elsewhere can see which roles \
+        their token carried.",
+    responses(
+        (status = 200, description = "The caller.", body = Me),
+    ),
+    security(("entra" = [])),
+)]
 pub async fn me(State(state): State<AppState>, principal: Principal) -> Json<Me> {
     let roles = principal.effective_roles();
     Json(Me {

@@ -27,8 +27,9 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ErrorView {
+    #[schema(format = DateTime)]
     at: String,
     code: Option<String>,
     message: String,
@@ -44,14 +45,14 @@ impl From<&SourceProblem> for ErrorView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LastRun {
     fetched: u64,
     new: u64,
 }
 
 /// How a source stands, judged from its health record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceStatus {
     /// The last finished run succeeded.
@@ -79,23 +80,26 @@ impl SourceStatus {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SourceEntry {
     tenant_id: String,
     tenant_name: Option<String>,
     source: String,
     configured: bool,
     status: SourceStatus,
+    #[schema(format = DateTime)]
     watermark: Option<String>,
     lag_seconds: Option<i64>,
+    #[schema(format = DateTime)]
     last_attempt: Option<String>,
+    #[schema(format = DateTime)]
     last_success: Option<String>,
     last_error: Option<ErrorView>,
     /// `null` until a run has finished.
     last_run: Option<LastRun>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SourcesPage {
     sources: Vec<SourceEntry>,
 }
@@ -206,6 +210,24 @@ pub async fn refresh_gauges(state: &AppState) {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/sources",
+    operation_id = "listSources",
+    tag = "Collection",
+    summary = "Where each collection source stands",
+    description = "One entry per (tenant, source) that is configured or has run, ordered by \
+        tenant id, then source: its status, how far it has collected (`watermark`) and how far \
+        behind that is, the last attempt, success and error (with Microsoft's error code), and \
+        what the last run fetched. Takes no parameters.",
+    responses(
+        (status = 200, description = "The sources.", body = SourcesPage),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Reader"])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -216,7 +238,7 @@ pub async fn list(
     }))
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, utoipa::ToSchema)]
 struct CoverageTotals {
     records_fetched: u64,
     records_stored: u64,
@@ -225,9 +247,11 @@ struct CoverageTotals {
     content_expired: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CoveragePage {
+    #[schema(format = DateTime)]
     from: String,
+    #[schema(format = DateTime)]
     to: String,
     hours: Vec<CoverageRow>,
     totals: CoverageTotals,
@@ -273,6 +297,26 @@ fn coverage_query(raw: Option<&str>, now: DateTime<Utc>) -> Result<CoverageQuery
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/sources/coverage",
+    operation_id = "getCoverage",
+    tag = "Collection",
+    summary = "How complete collection was, hour by hour",
+    description = "Per (tenant, source, hour): records the source returned and AOC stored, \
+        and (Office 365 Management Activity API sources) content blobs listed, fetched, or gone \
+        before AOC could fetch them, with how late records became available and were stored. \
+        Record figures count by the hour of the event's time, content figures by the hour the \
+        blob became available. Only hours with figures are listed.",
+    params(crate::openapi::params::CoverageFilters),
+    responses(
+        (status = 200, description = "The hours and their totals.", body = CoveragePage),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Reader"])),
+)]
 pub async fn coverage(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

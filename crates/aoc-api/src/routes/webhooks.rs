@@ -27,6 +27,42 @@ fn count(outcome: &'static str, n: usize) {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/graph",
+    operation_id = "graphWebhook",
+    tag = "Collection",
+    summary = "Receive Microsoft Graph change notifications",
+    description = "Called by Microsoft Graph, not by people: a change in a tenant (a user, a \
+        group's members) makes the scheduler collect that tenant's directory audits at once \
+        instead of at its next run. On only when the server has a `clientState` secret \
+        (`WEBHOOK_CLIENT_STATE`); otherwise every request is a 404. Graph proves itself with \
+        that secret in each notification, not with a token. A request with `validationToken` is \
+        Graph checking the URL: the answer echoes the token as plain text.",
+    params(crate::openapi::params::GraphValidation),
+    request_body(
+        content = crate::openapi::schemas::ChangeNotificationCollection,
+        description = "A change notification collection; not read on a validation request.",
+        content_type = "application/json",
+    ),
+    responses(
+        (status = 200, description = "Validation: the `validationToken`, decoded, as the whole \
+            body.", body = String, content_type = "text/plain"),
+        (status = 202, description = "At least one notification carried the right \
+            `clientState`; valid ones are passed to the scheduler."),
+        (status = 400, description = "The body is not JSON, or has no `value` array \
+            (`/problems/invalid-body`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No notification carried the right `clientState`; nothing \
+            is passed on (`/problems/forbidden`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Graph change notifications are not enabled on this server \
+            (`/problems/not-found`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, response = crate::openapi::responses::PayloadTooLarge),
+    ),
+    security(()),
+)]
 pub async fn graph(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

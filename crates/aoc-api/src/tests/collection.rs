@@ -65,7 +65,10 @@ async fn fresh_store(engine: Engine, name: &str) -> Arc<dyn Store> {
 
 /// A collector for Contoso whose every Microsoft endpoint is a closed port: one attempt per
 /// call, so a run fails at once with a transport error.
-fn unreachable_collector(store: Arc<dyn Store>, sources: Vec<SourceKind>) -> Arc<Collector> {
+pub(super) fn unreachable_collector(
+    store: Arc<dyn Store>,
+    sources: Vec<SourceKind>,
+) -> Arc<Collector> {
     let endpoints = Endpoints::new(AzureCloud::Public, Some(CLOSED), Some(CLOSED), Some(CLOSED))
         .expect("endpoints");
     let policy = HttpPolicy {

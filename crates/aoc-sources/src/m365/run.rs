@@ -48,6 +48,7 @@ impl RunError {
 /// How a run of one source ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RunStatus {
     Ok,
     Failed,
@@ -57,6 +58,7 @@ pub enum RunStatus {
 
 /// The summary of one run of one source, as `aoc fetch --json` and the fetch API show it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceRun {
     pub tenant_id: TenantId,
     pub source: String,

@@ -2,7 +2,7 @@
 //! tokens against a stand-in Entra ID (metadata and key sets on another port) whose keys the
 //! tests roll and whose key-set requests they count.
 
-mod entra;
+pub(super) mod entra;
 
 use std::time::Duration;
 

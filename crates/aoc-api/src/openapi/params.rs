@@ -1,0 +1,190 @@
+//! Query parameters, for the document only.
+//!
+//! The handlers read the raw query string themselves (see [`crate::params`]) so that a refusal
+//! names the parameter at fault and unknown or repeated ones are refused; these structs only
+//! describe what they accept. The tests check both ways that each route's documented
+//! parameters are exactly the ones its handler knows, and that documented values and examples
+//! are accepted.
+
+#![allow(
+    dead_code,
+    reason = "never built: the structs only describe query strings"
+)]
+
+use utoipa::{IntoParams, ToSchema};
+
+use aoc_model::{EventResult, MAX_PAGE_SIZE, aggregate::MAX_TOP};
+use aoc_store::AuditOutcome;
+
+use crate::export::ExportFormat;
+
+/// `order`: which end of the time range comes first.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// Newest first (the default).
+    Newest,
+    /// Oldest first.
+    Oldest,
+}
+
+/// The events filters, taken alike by the list, the aggregations and the export.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventFilters {
+    /// Events at or after this time: RFC 3339 (`2025-03-01T10:00:00Z`, any offset) or a date
+    /// (`2025-03-01`, midnight UTC).
+    #[param(example = "2025-03-01T00:00:00Z")]
+    from: Option<String>,
+    /// Events before this time (not included), written as `from`.
+    #[param(example = "2025-03-02")]
+    to: Option<String>,
+    /// The last N hours (1 – 8760), instead of `from`.
+    #[param(minimum = 1, maximum = 8760, example = 24)]
+    hours: Option<u32>,
+    /// Tenant id (the Entra tenant's GUID, or the name an import was given).
+    #[param(example = "8f3c2a1e-5b7d-4e9a-9c21-6d4f0b7a3e58")]
+    tenant: Option<String>,
+    /// The path the event came through: `graph.directory_audits`, `graph.sign_ins`,
+    /// `graph.intune_audit`, `o365.Audit.Exchange`, `import`…
+    #[param(example = "graph.directory_audits")]
+    source: Option<String>,
+    /// The Microsoft 365 service: `Entra ID`, `Exchange`, `SharePoint`, `OneDrive`, `Teams`,
+    /// `Intune`…
+    #[param(example = "Exchange")]
+    service: Option<String>,
+    /// The exact operation name (`Add member to role.`, `New-InboxRule`), or the start of one
+    /// followed by `*` (`Set-*`). Case matters, as in the names themselves.
+    #[param(example = "New-InboxRule")]
+    operation: Option<String>,
+    /// Who did it: a user principal name, or an object id when the value is a GUID; any case.
+    #[param(example = "lee.gomez@contoso.com")]
+    actor: Option<String>,
+    /// What it was done to: a target's object id, user principal name or name, whole and in
+    /// any case.
+    #[param(example = "Global Administrator")]
+    target: Option<String>,
+    /// The client address (`203.0.113.7`; `1.2.3.4:5678`, `[2001:db8::1]:443` and
+    /// `::ffff:1.2.3.4` are understood) or a CIDR block (`203.0.113.0/24`).
+    #[param(example = "203.0.113.0/24")]
+    ip: Option<String>,
+    /// The country or region the source reported (`US`, `FR`), any case.
+    #[param(example = "US")]
+    country: Option<String>,
+    /// The outcome of the operation.
+    #[param(value_type = Option<EventResult>)]
+    result: Option<String>,
+    /// Events an analyst tagged with this tag.
+    #[param(example = "investigating")]
+    tag: Option<String>,
+    /// Free text: every word must occur. A word is a phrase of its letters and digits whose
+    /// last part is a prefix (`payroll.xl`, `admin.kim`, `203.0.113`).
+    #[param(example = "fabrikam")]
+    q: Option<String>,
+    /// Newest (default) or oldest first.
+    #[param(inline, value_type = Option<SortOrder>)]
+    order: Option<String>,
+}
+
+/// Paging of `GET /api/events`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventPaging {
+    /// Events per page: 1 – 500, default 50.
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    page_size: Option<u32>,
+    /// The `next_cursor` of the previous page, asked with the same filters.
+    cursor: Option<String>,
+}
+
+const _: () = assert!(MAX_PAGE_SIZE == 500, "the documented page size range");
+const _: () = assert!(MAX_TOP == 100, "the documented top range");
+
+/// What `GET /api/events/aggregations` computes besides the totals.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AggregationOptions {
+    /// Width of the timeline's buckets: `auto` (default: a width that gives at most 120
+    /// buckets), or a whole number of seconds, minutes, hours or days from one minute to 366
+    /// days: `300s`, `5m`, `1h`, `1d`.
+    #[param(pattern = "^(auto|[0-9]+[smhd]?)$", example = "1h")]
+    interval: Option<String>,
+    /// Length of each top list (operations, actors, addresses): 1 – 100, default 10.
+    #[param(minimum = 1, maximum = 100, default = 10)]
+    top: Option<u32>,
+}
+
+/// The file `GET /api/events/export` writes.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportOptions {
+    /// `csv` (default), `json` (one array) or `ndjson` (one event per line).
+    #[param(inline, value_type = Option<ExportFormat>)]
+    format: Option<String>,
+}
+
+/// The range and sources of `GET /api/sources/coverage`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageFilters {
+    /// Only this tenant (its GUID, any case).
+    #[param(format = Uuid, example = "8f3c2a1e-5b7d-4e9a-9c21-6d4f0b7a3e58")]
+    tenant: Option<String>,
+    /// Only this source, e.g. `graph.sign_ins`, `o365.Audit.Exchange`.
+    #[param(example = "graph.sign_ins")]
+    source: Option<String>,
+    /// Hours starting at or after this time: RFC 3339 or a date. `from` must be before `to`,
+    /// at most 31 days apart. Without either: the 24 hours up to the end of the current hour;
+    /// `to` alone means the 24 hours before it, `from` alone up to now.
+    from: Option<String>,
+    /// Hours starting before this time, written as `from`.
+    to: Option<String>,
+}
+
+/// The filters and paging of `GET /api/audit-trail`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilters {
+    /// Entries at or after this time: RFC 3339 or a date.
+    #[param(example = "2025-03-01T00:00:00Z")]
+    from: Option<String>,
+    /// Entries before this time, written as `from`.
+    #[param(example = "2025-03-02")]
+    to: Option<String>,
+    /// The acting user's Entra object id, exactly (`local` when sign-in is off).
+    #[param(example = "0c4e7a91-2b6d-4f38-9a15-e3d7c2b8f604")]
+    actor: Option<String>,
+    /// An action (`comment.add`), or every action under a prefix that ends with a period
+    /// (`comment.`).
+    #[param(example = "events.")]
+    action: Option<String>,
+    /// Whether the request did what it asked.
+    #[param(value_type = Option<AuditOutcome>)]
+    outcome: Option<String>,
+    /// The `next_cursor` of the previous page, asked with the same filters.
+    cursor: Option<String>,
+    /// Entries per page: 1 – 500, default 50.
+    #[param(minimum = 1, maximum = 500, default = 50)]
+    page_size: Option<u32>,
+}
+
+/// How far back `POST /api/fetch-audit-logs` reaches.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FetchWindow {
+    /// Fetch the last N hours (1 – 168) instead of from each source's watermark. A window that
+    /// starts after the watermark does not move it, so the scheduler still fills the gap.
+    #[param(minimum = 1, maximum = 168, example = 24)]
+    hours: Option<u32>,
+}
+
+/// Graph's URL check of `POST /api/webhooks/graph`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct GraphValidation {
+    /// Sent by Graph when a subscription is created, to check the URL: the answer is this
+    /// token as plain text, and the body is not read. Other parameters (the query string of
+    /// the subscription's `notificationUrl`) are ignored.
+    #[param(example = "Validation: Testing client application reachability")]
+    validation_token: Option<String>,
+}
