@@ -7,7 +7,7 @@
 //! [`telemetry`]. Every `/api` route but the Graph webhook needs a signed-in caller with the
 //! route's role ([`auth`]), unless sign-in is off. Every route is described in the OpenAPI 3.1
 //! document served at `/openapi.json` (and browsable at `/docs`), generated from the handlers
-//! ([`openapi`]).
+//! ([`openapi`]). Every other path serves the web dashboard ([`ui`]).
 
 pub mod audit;
 pub mod auth;
@@ -19,6 +19,7 @@ pub mod ratelimit;
 mod router;
 mod routes;
 mod telemetry;
+pub mod ui;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -5,13 +5,15 @@
 //! cannot be served without being documented. The document is served at `/openapi.json`, with
 //! Swagger UI at `/docs` (see [`crate::openapi`]).
 //!
+//! Every other path falls back to the web dashboard ([`crate::ui`]) or a 404.
+//!
 //! To add a route: write the handler with a `#[utoipa::path(...)]` (method, path relative to
 //! its router, parameters, every answer, and `security` naming the role), then add
 //! `.routes(routes!(module::handler))` to the sub-router of that role below.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -21,13 +23,14 @@ use utoipa_axum::routes;
 
 use crate::audit;
 use crate::auth::{self, Role, require};
-use crate::error::problem;
 use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{
-    aggregations, annotations, audit_trail, events, export, fetch, health, me, sources, webhooks,
+    aggregations, annotations, audit_trail, client_config, events, export, fetch, health, me,
+    sources, webhooks,
 };
 use crate::telemetry::{self, REQUEST_ID};
+use crate::ui;
 use crate::{ApiSettings, AppState};
 
 fn cors(settings: &ApiSettings) -> Option<CorsLayer> {
@@ -48,15 +51,6 @@ fn cors(settings: &ApiSettings) -> Option<CorsLayer> {
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     Some(base.allow_origin(origins).allow_credentials(true))
-}
-
-async fn not_found() -> axum::response::Response {
-    problem(
-        StatusCode::NOT_FOUND,
-        "/problems/not-found",
-        "Not found",
-        "no such route".into(),
-    )
 }
 
 /// `/api`: every route needs a signed-in caller (see [`auth::authenticate`]) with the role its
@@ -104,6 +98,8 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
             auth::authenticate,
         ))
         .routes(routes!(webhooks::graph))
+        // Read by the dashboard before anyone has signed in.
+        .routes(routes!(client_config::client_config))
         .layer(axum::Extension(ExpensiveLimiter::new(
             state.settings.expensive_per_minute,
         )))
@@ -118,7 +114,8 @@ pub fn router(state: AppState) -> Router {
     let mut app = routes
         // The document and its UI need no sign-in: they describe the API and hold no data.
         .merge(openapi::routes(&openapi::finish(&document)))
-        .fallback(not_found)
+        // The web dashboard, and a problem+json 404 for anything else.
+        .fallback(ui::serve)
         // One body limit, the configured one: axum's own default (2 MiB) is switched off.
         .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes))
         .layer(DefaultBodyLimit::disable())

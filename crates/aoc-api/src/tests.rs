@@ -2,6 +2,7 @@
 
 mod auth;
 mod collection;
+mod dashboard;
 mod investigation;
 mod openapi;
 mod webhooks;

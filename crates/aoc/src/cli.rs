@@ -268,6 +268,14 @@ pub struct AuthArgs {
     #[arg(long, env = "AUTH_ROLE_ADMIN", default_value = "AOC.Admin")]
     pub auth_role_admin: String,
 
+    /// The web dashboard's application (client) id, when it is not the API's own registration
+    #[arg(long, env = "AUTH_WEB_CLIENT_ID")]
+    pub auth_web_client_id: Option<String>,
+
+    /// Scopes the web dashboard asks for, comma-separated (default: the API's `/.default`)
+    #[arg(long, env = "AUTH_WEB_SCOPES")]
+    pub auth_web_scopes: Option<String>,
+
     /// Serve without sign-in on any address: whoever reaches AOC is an Admin (logs a warning at every start)
     #[arg(long)]
     pub insecure_no_auth: bool,

@@ -68,6 +68,11 @@ pub struct AuthSettings {
     pub role_names: RoleNames,
     /// Forgiven clock difference for `exp` and `nbf`, at most [`MAX_CLOCK_SKEW`].
     pub clock_skew: Duration,
+    /// The web dashboard's client id (a single-page application registration). `None`: the first
+    /// audience that is a GUID, i.e. the dashboard and the API share one registration.
+    pub web_client_id: Option<String>,
+    /// The scopes the dashboard asks for. Empty: `{App ID URI or client id}/.default`.
+    pub web_scopes: Vec<String>,
 }
 
 /// A sign-in setting AOC cannot work with.
@@ -89,6 +94,8 @@ pub enum SettingsError {
     BadRoleName(Role),
     #[error("clock skew of {0} s is more than 300 s")]
     SkewTooLarge(u64),
+    #[error("{0:?} is not a client id: expected the dashboard's application (client) id, a GUID")]
+    BadWebClientId(String),
 }
 
 impl AuthSettings {
@@ -100,6 +107,8 @@ impl AuthSettings {
             audiences,
             role_names: RoleNames::default(),
             clock_skew: DEFAULT_CLOCK_SKEW,
+            web_client_id: None,
+            web_scopes: Vec::new(),
         }
     }
 
@@ -137,11 +146,43 @@ impl AuthSettings {
         if self.clock_skew > MAX_CLOCK_SKEW {
             return Err(SettingsError::SkewTooLarge(self.clock_skew.as_secs()));
         }
+        if let Some(id) = &self.web_client_id
+            && !is_guid(id)
+        {
+            return Err(SettingsError::BadWebClientId(id.clone()));
+        }
+        self.web_scopes.retain(|s| !s.trim().is_empty());
         Ok(self)
     }
 
+    /// The client id the web dashboard signs in with: the configured one, else the first
+    /// audience that is a GUID (one registration for the API and the dashboard). `None`: the
+    /// dashboard cannot sign in until one is configured.
+    pub fn web_client_id(&self) -> Option<&str> {
+        self.web_client_id
+            .as_deref()
+            .or_else(|| self.audiences.iter().map(String::as_str).find(|a| is_guid(a)))
+    }
+
+    /// The scopes the dashboard asks a token for: the configured ones, else `.default` of the
+    /// API (its App ID URI when it has one, else its client id), which yields a token whose
+    /// audience AOC accepts.
+    pub fn web_scopes(&self) -> Vec<String> {
+        if !self.web_scopes.is_empty() {
+            return self.web_scopes.clone();
+        }
+        let resource = self
+            .audiences
+            .iter()
+            .find(|a| !is_guid(a))
+            .or_else(|| self.audiences.first());
+        resource
+            .map(|r| vec![format!("{}/.default", r.trim_end_matches('/'))])
+            .unwrap_or_default()
+    }
+
     /// `{authority}/{tenant}` without a trailing slash.
-    pub(crate) fn tenant_base(&self) -> String {
+    pub fn tenant_base(&self) -> String {
         format!(
             "{}/{}",
             self.authority.as_str().trim_end_matches('/'),
@@ -170,9 +211,12 @@ fn parse_tenant(value: &str) -> Result<String, SettingsError> {
 
 /// v2 tokens carry the client id (a GUID); v1 tokens the client id or the App ID URI used to
 /// ask for the token (`api://…`, `https://…`).
+fn is_guid(value: &str) -> bool {
+    value.len() == 36 && uuid::Uuid::try_parse(value).is_ok()
+}
+
 fn valid_audience(value: &str) -> bool {
-    let guid = value.len() == 36 && uuid::Uuid::try_parse(value).is_ok();
-    guid || url::Url::parse(value).is_ok_and(|u| u.host().is_some())
+    is_guid(value) || url::Url::parse(value).is_ok_and(|u| u.host().is_some())
 }
 
 /// HTTPS, or HTTP to a loopback address (tests and local stand-ins), with a host and no

@@ -1,6 +1,7 @@
 pub mod aggregations;
 pub mod annotations;
 pub mod audit_trail;
+pub mod client_config;
 pub mod events;
 pub mod export;
 pub mod fetch;

@@ -134,6 +134,21 @@ fn entra(args: &AuthArgs) -> Result<AuthSettings, ConfigError> {
             analyst: args.auth_role_analyst.clone(),
             admin: args.auth_role_admin.clone(),
         },
+        web_client_id: args
+            .auth_web_client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned),
+        web_scopes: args
+            .auth_web_scopes
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         ..AuthSettings::new(tenant_id, audiences)
     };
     settings.validate().map_err(|e| {
@@ -150,6 +165,7 @@ fn entra(args: &AuthArgs) -> Result<AuthSettings, ConfigError> {
             SettingsError::BadRoleName(Role::Admin) => ("AUTH_ROLE_ADMIN", "auth-role-admin"),
             // The skew is not configurable; its default is within the limit.
             SettingsError::SkewTooLarge(_) => ("AUTH_ENABLED", "auth-enabled"),
+            SettingsError::BadWebClientId(_) => ("AUTH_WEB_CLIENT_ID", "auth-web-client-id"),
         };
         ConfigError::new(var, flag, e.to_string())
     })

@@ -23,9 +23,10 @@ use super::*;
 
 /// Every (method, path) the router serves and documents. A route added to the router shows up
 /// in the document by construction (`routes!`); this table makes the test say which.
-const ROUTES: [(&str, &str); 18] = [
+const ROUTES: [(&str, &str); 19] = [
     ("GET", "/health"),
     ("GET", "/metrics"),
+    ("GET", "/api/client-config"),
     ("GET", "/api/me"),
     ("GET", "/api/events"),
     ("GET", "/api/events/aggregations"),
@@ -463,6 +464,10 @@ async fn every_documented_route_answers_as_documented() {
         .expect(&full, ("GET", "/api/me"), "/api/me", None, 200)
         .await;
     assert_eq!(me.json()["auth"], "off");
+    let client = ("GET", "/api/client-config");
+    let config = judge.expect(&full, client, "/api/client-config", None, 200).await;
+    assert_eq!(config.json()["auth"], "off");
+    assert!(config.json().get("sign_in").is_none());
 
     // Events.
     let list = ("GET", "/api/events");

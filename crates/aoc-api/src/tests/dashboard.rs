@@ -1,0 +1,138 @@
+//! The web dashboard as the server serves it: pages, assets, their headers, and the start-up
+//! settings it reads. (What it does in a browser is tested with Playwright in `ui-tests/`.)
+
+use axum::http::Method;
+
+use crate::auth::{AuthSettings, Authenticator, RefreshPolicy};
+
+use super::auth::entra::{APP_ID_URI, CLIENT_ID, TENANT};
+use super::*;
+
+fn request(method: Method, uri: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .expect("request")
+}
+
+#[tokio::test]
+async fn pages_get_the_app_with_a_strict_policy_and_anything_else_a_problem() {
+    let (app, _) = app().await;
+    for page in ["/", "/events", "/sources", "/audit-trail", "/some/future/page"] {
+        let (status, headers, body) = get(&app, page).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(headers[header::CONTENT_TYPE].to_str().expect("type").starts_with("text/html"));
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("csp");
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert!(csp.contains("script-src 'self';"), "{csp}");
+        assert!(!csp.contains("unsafe"), "{csp}");
+        assert!(body.as_str().expect("html").contains("vendor/alpine/cdn.min.js"));
+    }
+    let (status, headers, _) = get(&app, "/app.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().expect("type").contains("javascript"));
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+
+    // Not pages: an unknown API route, a missing file, a write.
+    for (method, uri) in [
+        (Method::GET, "/api/nope"),
+        (Method::GET, "/api"),
+        (Method::GET, "/missing.js"),
+        (Method::POST, "/"),
+    ] {
+        let (status, headers, body) = send(&app, request(method.clone(), uri)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {uri}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(body["type"], "/problems/not-found");
+    }
+}
+
+#[tokio::test]
+async fn an_unchanged_asset_is_not_sent_again() {
+    let (app, _) = app().await;
+    let (_, headers, _) = get(&app, "/app.css").await;
+    let etag = headers[header::ETAG].clone();
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    let again = Request::get("/app.css")
+        .header(header::IF_NONE_MATCH, etag.clone())
+        .body(Body::empty())
+        .expect("request");
+    let (status, headers, body) = send(&app, again).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert_eq!(headers[header::ETAG], etag);
+    assert_eq!(body, Value::String(String::new()));
+}
+
+#[tokio::test]
+async fn with_sign_in_on_the_dashboard_learns_where_to_sign_in() {
+    let (_, events) = app().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("ui.db").display());
+    let store = SqliteStore::connect(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    store.insert_events(&events).await.expect("insert");
+    let settings = AuthSettings {
+        authority: url::Url::parse("https://login.microsoftonline.com").expect("authority"),
+        ..AuthSettings::new(TENANT, vec![CLIENT_ID.into(), APP_ID_URI.into()])
+    };
+    let auth = Authenticator::with_policy(settings, RefreshPolicy::default()).expect("auth");
+    let app = router(AppState {
+        auth: Some(Arc::new(auth)),
+        ..state_with(Arc::new(store), ApiSettings::default())
+    });
+
+    // Read before sign-in: no token needed.
+    let (status, _, config) = get(&app, "/api/client-config").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(config["auth"], "entra");
+    assert_eq!(
+        config["sign_in"]["authority"],
+        format!("https://login.microsoftonline.com/{TENANT}")
+    );
+    assert_eq!(config["sign_in"]["client_id"], CLIENT_ID);
+    assert_eq!(config["sign_in"]["scopes"], serde_json::json!(["api://aoc/.default"]));
+    // The data still is not.
+    let (status, _, _) = get(&app, "/api/events").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The page may talk to Entra ID, and to nothing else.
+    let (status, headers, _) = get(&app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("csp");
+    assert!(csp.contains("connect-src 'self' https://login.microsoftonline.com;"), "{csp}");
+}
+
+#[test]
+fn the_dashboard_client_id_and_scopes_follow_the_settings() {
+    let shared = AuthSettings::new(TENANT, vec![APP_ID_URI.into(), CLIENT_ID.into()])
+        .validate()
+        .expect("valid");
+    assert_eq!(shared.web_client_id(), Some(CLIENT_ID));
+    assert_eq!(shared.web_scopes(), vec!["api://aoc/.default".to_owned()]);
+
+    let uri_only = AuthSettings::new(TENANT, vec![APP_ID_URI.into()])
+        .validate()
+        .expect("valid");
+    assert_eq!(uri_only.web_client_id(), None);
+
+    let spa = "0f0e0d0c-0b0a-4009-8008-070605040302";
+    let separate = AuthSettings {
+        web_client_id: Some(spa.into()),
+        web_scopes: vec!["api://aoc/Audit.Read".into(), " ".into()],
+        ..AuthSettings::new(TENANT, vec![CLIENT_ID.into()])
+    }
+    .validate()
+    .expect("valid");
+    assert_eq!(separate.web_client_id(), Some(spa));
+    assert_eq!(separate.web_scopes(), vec!["api://aoc/Audit.Read".to_owned()]);
+
+    let bad = AuthSettings {
+        web_client_id: Some("my-spa".into()),
+        ..AuthSettings::new(TENANT, vec![CLIENT_ID.into()])
+    };
+    assert!(matches!(
+        bad.validate(),
+        Err(crate::auth::SettingsError::BadWebClientId(_))
+    ));
+}

@@ -1,0 +1,149 @@
+//! The web dashboard: the single-page app under `crates/aoc-api/ui/`, embedded in release
+//! builds and read from disk in debug builds (edit, reload), served at `/`.
+//!
+//! Every path that is not an API route, an asset or the OpenAPI document and looks like a page
+//! (`/`, `/events`, `/sources`, `/audit-trail`, …, no file extension) gets `index.html`, and the
+//! app routes in the browser. The answers carry a strict Content Security Policy: scripts,
+//! styles, images and requests from this origin only — the dashboard works with no internet
+//! access and cannot be made to talk to another host — except Entra ID's sign-in host when
+//! sign-in is on (MSAL fetches tokens from it and renews them in a hidden frame).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use rust_embed::RustEmbed;
+
+use crate::AppState;
+use crate::error::problem;
+
+#[derive(RustEmbed)]
+#[folder = "ui/"]
+struct Assets;
+
+const INDEX: &str = "index.html";
+
+/// The policy for every dashboard answer; `{sign_in}` is Entra ID's origin, or nothing.
+fn content_security_policy(sign_in_origin: Option<&str>) -> String {
+    let extra = sign_in_origin.map(|o| format!(" {o}")).unwrap_or_default();
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+         font-src 'self'; connect-src 'self'{extra}; frame-src 'self'{extra}; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+}
+
+/// The fallback handler: a dashboard asset or page, else a problem+json 404.
+pub async fn serve(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    let api = path == "api" || path.starts_with("api/");
+    if api || (method != Method::GET && method != Method::HEAD) {
+        return not_found();
+    }
+    let (name, file) = match Assets::get(path).filter(|_| !path.is_empty()) {
+        Some(file) => (path, file),
+        // A page of the app (no extension): the app itself, which routes in the browser.
+        None if !path.rsplit('/').next().unwrap_or_default().contains('.') => {
+            match Assets::get(INDEX) {
+                Some(file) => (INDEX, file),
+                None => return not_found(),
+            }
+        }
+        None => return not_found(),
+    };
+    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()));
+    let sign_in_origin = state.auth.as_ref().map(|auth| {
+        let authority = &auth.settings().authority;
+        authority.origin().ascii_serialization()
+    });
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mime = file.metadata.mimetype();
+        let mut response = Response::new(Body::from(file.data.into_owned()));
+        if let Ok(value) = HeaderValue::from_str(mime) {
+            response.headers_mut().insert(header::CONTENT_TYPE, value);
+        }
+        response
+    };
+    let h = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, value);
+    }
+    // Revalidated on every load (the ETag makes that a 304): an upgraded server never leaves
+    // a browser running yesterday's script against today's API.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if name.ends_with(".html")
+        && let Ok(value) = HeaderValue::from_str(&content_security_policy(sign_in_origin.as_deref()))
+    {
+        h.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+fn not_found() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "/problems/not-found",
+        "Not found",
+        "no such route".into(),
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .take(16)
+        .fold(String::with_capacity(32), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_allows_only_this_origin_unless_sign_in_is_on() {
+        let local = content_security_policy(None);
+        assert!(local.contains("connect-src 'self';"));
+        assert!(!local.contains("https://"));
+        assert!(!local.contains("unsafe"));
+        let entra = content_security_policy(Some("https://login.microsoftonline.com"));
+        assert!(entra.contains("connect-src 'self' https://login.microsoftonline.com;"));
+        assert!(entra.contains("frame-src 'self' https://login.microsoftonline.com;"));
+    }
+
+    #[test]
+    fn the_app_and_its_vendored_libraries_are_embedded() {
+        for file in [
+            INDEX,
+            "app.js",
+            "app.css",
+            "auth/redirect.html",
+            "vendor/alpine/cdn.min.js",
+            "vendor/uplot/uPlot.iife.min.js",
+            "vendor/msal/msal-browser.min.js",
+        ] {
+            assert!(Assets::get(file).is_some(), "{file} is missing");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+// The sources page and the audit trail.
+const { test, expect, api } = require("./fixtures");
+
+test("the sources page shows the simulator's sources and fetches on demand", async ({ page, request }) => {
+  const { sources } = await api(request, "/api/sources");
+  expect(sources.length).toBeGreaterThan(0);
+  await page.goto("/");
+  await page.click("nav [data-page=sources]");
+  await expect(page).toHaveURL(/\/sources$/);
+  for (const s of sources) {
+    const row = page.locator(`[data-test=sources-page] tr[data-source="${s.source}"]`).first();
+    await expect(row).toBeVisible();
+    await expect(row.locator(".status")).toHaveText(s.status);
+  }
+  await expect(page.locator("[data-test=sources-page]")).toContainText("graph.directory_audits");
+
+  await page.click("[data-test=fetch-now]");
+  await expect(page.locator("[data-test=fetch-result]")).toBeVisible({ timeout: 60_000 });
+  await expect(page.locator("[data-test=fetch-result]")).toContainText("Fetched");
+});
+
+test("the audit trail lists what was done in AOC", async ({ page }) => {
+  await page.goto("/events?q=audit-trail-check");
+  await expect(page.locator("[data-test=empty]")).toBeVisible();
+  await page.click("nav [data-page=audit-trail]");
+  await expect(page).toHaveURL(/\/audit-trail$/);
+  await expect(page.locator("[data-test=audit-page] tbody tr").first()).toBeVisible();
+  await expect(page.locator("[data-test=audit-page]")).toContainText("events.search");
+});
+
+test("an unknown page says so", async ({ page }) => {
+  await page.goto("/no-such-page");
+  await expect(page.locator("text=No such page")).toBeVisible();
+});
