@@ -90,7 +90,8 @@ pub async fn serve(
         HeaderValue::from_static("no-referrer"),
     );
     if name.ends_with(".html")
-        && let Ok(value) = HeaderValue::from_str(&content_security_policy(sign_in_origin.as_deref()))
+        && let Ok(value) =
+            HeaderValue::from_str(&content_security_policy(sign_in_origin.as_deref()))
     {
         h.insert(header::CONTENT_SECURITY_POLICY, value);
     }

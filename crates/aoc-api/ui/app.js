@@ -794,6 +794,15 @@ function aoc() {
       }
     },
 
+    /** `ok` that has fallen more than an hour behind is shown as lagging: collection runs but
+     * does not keep up (throttling, a slow tenant), which an admin wants to see at a glance. */
+    statusText(s) {
+      if (s.status === "ok" && s.lag_seconds > 3600) return "lagging";
+      return { ok: "ok", error: "failing", never_run: "never run", running: "running" }[s.status] || s.status;
+    },
+    statusClass(s) {
+      return "s-" + this.statusText(s).replace(" ", "-");
+    },
     lastRunText(s) {
       if (!s.last_run) return "—";
       return `${this.num(s.last_run.fetched)} fetched, ${this.num(s.last_run.new)} new`;

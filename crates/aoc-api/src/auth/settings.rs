@@ -159,9 +159,12 @@ impl AuthSettings {
     /// audience that is a GUID (one registration for the API and the dashboard). `None`: the
     /// dashboard cannot sign in until one is configured.
     pub fn web_client_id(&self) -> Option<&str> {
-        self.web_client_id
-            .as_deref()
-            .or_else(|| self.audiences.iter().map(String::as_str).find(|a| is_guid(a)))
+        self.web_client_id.as_deref().or_else(|| {
+            self.audiences
+                .iter()
+                .map(String::as_str)
+                .find(|a| is_guid(a))
+        })
     }
 
     /// The scopes the dashboard asks a token for: the configured ones, else `.default` of the

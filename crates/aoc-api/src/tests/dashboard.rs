@@ -19,19 +19,41 @@ fn request(method: Method, uri: &str) -> Request<Body> {
 #[tokio::test]
 async fn pages_get_the_app_with_a_strict_policy_and_anything_else_a_problem() {
     let (app, _) = app().await;
-    for page in ["/", "/events", "/sources", "/audit-trail", "/some/future/page"] {
+    for page in [
+        "/",
+        "/events",
+        "/sources",
+        "/audit-trail",
+        "/some/future/page",
+    ] {
         let (status, headers, body) = get(&app, page).await;
         assert_eq!(status, StatusCode::OK, "{page}");
-        assert!(headers[header::CONTENT_TYPE].to_str().expect("type").starts_with("text/html"));
-        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("csp");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .expect("type")
+                .starts_with("text/html")
+        );
+        let csp = headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("csp");
         assert!(csp.contains("default-src 'none'"), "{csp}");
         assert!(csp.contains("script-src 'self';"), "{csp}");
         assert!(!csp.contains("unsafe"), "{csp}");
-        assert!(body.as_str().expect("html").contains("vendor/alpine/cdn.min.js"));
+        assert!(
+            body.as_str()
+                .expect("html")
+                .contains("vendor/alpine/cdn.min.js")
+        );
     }
     let (status, headers, _) = get(&app, "/app.js").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers[header::CONTENT_TYPE].to_str().expect("type").contains("javascript"));
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .contains("javascript")
+    );
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
 
     // Not pages: an unknown API route, a missing file, a write.
@@ -91,7 +113,10 @@ async fn with_sign_in_on_the_dashboard_learns_where_to_sign_in() {
         format!("https://login.microsoftonline.com/{TENANT}")
     );
     assert_eq!(config["sign_in"]["client_id"], CLIENT_ID);
-    assert_eq!(config["sign_in"]["scopes"], serde_json::json!(["api://aoc/.default"]));
+    assert_eq!(
+        config["sign_in"]["scopes"],
+        serde_json::json!(["api://aoc/.default"])
+    );
     // The data still is not.
     let (status, _, _) = get(&app, "/api/events").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -99,8 +124,13 @@ async fn with_sign_in_on_the_dashboard_learns_where_to_sign_in() {
     // The page may talk to Entra ID, and to nothing else.
     let (status, headers, _) = get(&app, "/").await;
     assert_eq!(status, StatusCode::OK);
-    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("csp");
-    assert!(csp.contains("connect-src 'self' https://login.microsoftonline.com;"), "{csp}");
+    let csp = headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("csp");
+    assert!(
+        csp.contains("connect-src 'self' https://login.microsoftonline.com;"),
+        "{csp}"
+    );
 }
 
 #[test]
@@ -125,7 +155,10 @@ fn the_dashboard_client_id_and_scopes_follow_the_settings() {
     .validate()
     .expect("valid");
     assert_eq!(separate.web_client_id(), Some(spa));
-    assert_eq!(separate.web_scopes(), vec!["api://aoc/Audit.Read".to_owned()]);
+    assert_eq!(
+        separate.web_scopes(),
+        vec!["api://aoc/Audit.Read".to_owned()]
+    );
 
     let bad = AuthSettings {
         web_client_id: Some("my-spa".into()),

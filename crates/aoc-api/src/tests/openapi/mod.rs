@@ -465,7 +465,9 @@ async fn every_documented_route_answers_as_documented() {
         .await;
     assert_eq!(me.json()["auth"], "off");
     let client = ("GET", "/api/client-config");
-    let config = judge.expect(&full, client, "/api/client-config", None, 200).await;
+    let config = judge
+        .expect(&full, client, "/api/client-config", None, 200)
+        .await;
     assert_eq!(config.json()["auth"], "off");
     assert!(config.json().get("sign_in").is_none());
 
