@@ -22,6 +22,19 @@ if (!process.env.AOC_UI_DATA) {
   process.env.AOC_UI_DATA = fs.mkdtempSync(path.join(os.tmpdir(), "aoc-ui-"));
 }
 
+/** `aoc <args>` on `port`, started before the tests and stopped after them. */
+function server(args, listen, env) {
+  return {
+    command: `"${bin}" ${args}`,
+    url: `http://127.0.0.1:${listen}/health`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { AOC_BIND: `127.0.0.1:${listen}`, LOG_FORMAT: "json", RUST_LOG: "warn", ...env },
+  };
+}
+
 module.exports = defineConfig({
   testDir: "./tests",
   // One server, shared state (tags, comments): one test at a time keeps every check exact.
@@ -53,36 +66,19 @@ module.exports = defineConfig({
       ],
     },
   },
-  webServer: [{
-    command: `"${bin}" serve --demo`,
-    url: `http://127.0.0.1:${port}/health`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      AOC_BIND: `127.0.0.1:${port}`,
+  webServer: [
+    server("serve --demo", port, {
       DATABASE_URL: `sqlite://${path.join(process.env.AOC_UI_DATA, "aoc.db")}`,
       // The suite runs more searches a minute than a person does.
       RATE_LIMIT_PER_MINUTE: "0",
-      LOG_FORMAT: "json",
-      RUST_LOG: "warn",
-    },
-  }, {
-    command: `"${bin}" serve`,
-    url: `http://127.0.0.1:${signInPort}/health`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      AOC_BIND: `127.0.0.1:${signInPort}`,
+    }),
+    server("serve", signInPort, {
       DATABASE_URL: `sqlite://${path.join(process.env.AOC_UI_DATA, "aoc-signin.db")}`,
       AUTH_TENANT_ID: TENANT,
       AUTH_AUDIENCE: `${CLIENT_ID},api://aoc-ui-test`,
-      LOG_FORMAT: "json",
-      RUST_LOG: "warn",
-    },
-  }],
+      // It cannot reach Entra ID for keys, and needs none: no token is ever checked.
+      RUST_LOG: "error",
+    }),
+  ],
   metadata: { signInPort, tenant: TENANT, clientId: CLIENT_ID },
 });

@@ -104,15 +104,7 @@ fn entra(args: &AuthArgs) -> Result<AuthSettings, ConfigError> {
                 "required when sign-in is on: the directory (tenant) id whose users sign in, a GUID",
             )
         })?;
-    let audiences: Vec<String> = args
-        .auth_audience
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let audiences = comma_list(args.auth_audience.as_deref());
     if audiences.is_empty() {
         return Err(ConfigError::new(
             "AUTH_AUDIENCE",
@@ -140,15 +132,7 @@ fn entra(args: &AuthArgs) -> Result<AuthSettings, ConfigError> {
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .map(str::to_owned),
-        web_scopes: args
-            .auth_web_scopes
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        web_scopes: comma_list(args.auth_web_scopes.as_deref()),
         ..AuthSettings::new(tenant_id, audiences)
     };
     settings.validate().map_err(|e| {
@@ -169,6 +153,17 @@ fn entra(args: &AuthArgs) -> Result<AuthSettings, ConfigError> {
         };
         ConfigError::new(var, flag, e.to_string())
     })
+}
+
+/// The non-empty, trimmed items of a comma-separated setting.
+fn comma_list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]
