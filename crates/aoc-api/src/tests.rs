@@ -238,7 +238,8 @@ async fn one_event_by_id() {
     let (status, _, body) = get(&app, "/api/events/not-a-uuid").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["invalid_params"][0]["name"], "id");
-    let (status, headers, _) = get(&app, "/no/such/route").await;
+    // Other paths are the dashboard's; an unknown API route is a problem.
+    let (status, headers, _) = get(&app, "/api/no/such/route").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
 }

@@ -29,8 +29,7 @@ pub struct ClientConfig {
     /// `entra` when callers sign in with Entra ID, `off` in local mode.
     #[schema(value_type = crate::openapi::schemas::AuthMode)]
     auth: &'static str,
-    /// How to sign in; only when `auth` is `entra`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// How to sign in; `null` when `auth` is `off`.
     sign_in: Option<WebSignIn>,
     /// AOC's version.
     #[schema(example = "0.1.0")]
