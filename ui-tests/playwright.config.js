@@ -9,9 +9,10 @@ const path = require("node:path");
 const { defineConfig } = require("@playwright/test");
 
 const port = Number(process.env.AOC_UI_PORT || 18431);
-// A second server with sign-in on, for the sign-in tests (Entra ID itself is stood in for by
-// the browser's request routing: the server needs it only to check a token).
+// A second server with sign-in on, for the sign-in tests, and a stand-in Entra ID beside it
+// (tests/fake-entra.js): AOC fetches its keys, the browser reaches it through routing.
 const signInPort = port + 1;
+const entraPort = port + 2;
 const TENANT = "8f3c2a1e-5b7d-4e9a-9c21-6d4f0b7a3e58";
 const CLIENT_ID = "5a1b9c7e-3d2f-4e6a-8b0c-7f9e1d2a4c36";
 const targetDir = process.env.CARGO_TARGET_DIR || path.join(__dirname, "..", "target");
@@ -67,6 +68,12 @@ module.exports = defineConfig({
     },
   },
   webServer: [
+    {
+      command: `node "${path.join(__dirname, "tests", "fake-entra.js")}" ${entraPort}`,
+      url: `http://127.0.0.1:${entraPort}/health`,
+      timeout: 30_000,
+      reuseExistingServer: false,
+    },
     server("serve --demo", port, {
       DATABASE_URL: `sqlite://${path.join(process.env.AOC_UI_DATA, "aoc.db")}`,
       // The suite runs more searches a minute than a person does.
@@ -76,9 +83,8 @@ module.exports = defineConfig({
       DATABASE_URL: `sqlite://${path.join(process.env.AOC_UI_DATA, "aoc-signin.db")}`,
       AUTH_TENANT_ID: TENANT,
       AUTH_AUDIENCE: `${CLIENT_ID},api://aoc-ui-test`,
-      // It cannot reach Entra ID for keys, and needs none: no token is ever checked.
-      RUST_LOG: "error",
+      AUTH_AUTHORITY: `http://127.0.0.1:${entraPort}`,
     }),
   ],
-  metadata: { signInPort, tenant: TENANT, clientId: CLIENT_ID },
+  metadata: { signInPort, entraPort, tenant: TENANT, clientId: CLIENT_ID },
 });

@@ -186,6 +186,10 @@ class SignIn {
   }
 }
 
+// The MSAL session lives outside Alpine's data: reactive proxies around MSAL's objects cannot
+// be cloned into the messages MSAL posts between windows.
+let session = null;
+
 function emptyDetail() {
   return { event: { id: "", operation: "", raw: null, targets: [], actor: {} }, tags: [], comments: [] };
 }
@@ -197,7 +201,7 @@ function aoc() {
     needsSignIn: false,
     config: null,
     me: null,
-    signin: null,
+    signedIn: false,
     route: "events",
     theme: "light",
     utc: false,
@@ -258,18 +262,21 @@ function aoc() {
             this.needsSignIn = true;
             return;
           }
-          this.signin = new SignIn(this.config.sign_in);
-          const account = await this.signin.start();
+          session = new SignIn(this.config.sign_in);
+          const account = await session.start();
           if (!account) {
             this.needsSignIn = true;
             return;
           }
+          this.signedIn = true;
         }
         this.me = await this.api("/api/me");
         this.ready = true;
         this.readUrl();
         await this.show();
       } catch (e) {
+        // A token Entra ID gave but AOC refuses (another tenant, audience, expired): sign in again.
+        if (session && e.status === 401) this.needsSignIn = true;
         this.fail(e);
       }
     },
@@ -279,8 +286,8 @@ function aoc() {
     async api(path, options = {}) {
       const headers = { Accept: "application/json" };
       if (options.body !== undefined) headers["Content-Type"] = "application/json";
-      if (this.signin && !options.anonymous) {
-        const token = await this.signin.token();
+      if (session && !options.anonymous) {
+        const token = await session.token();
         if (token) headers.Authorization = "Bearer " + token;
       }
       let response;
@@ -318,19 +325,18 @@ function aoc() {
     // ---- Identity and roles -----------------------------------------------------------------
 
     localMode() { return this.ready && this.config && this.config.auth === "off"; },
-    signedIn() { return !!(this.signin && this.signin.account); },
     canSignIn() { return !!(this.config && this.config.sign_in && this.config.sign_in.client_id); },
     async signIn() {
       try {
-        if (!this.signin) {
-          this.signin = new SignIn(this.config.sign_in);
-          await this.signin.start();
+        if (!session) {
+          session = new SignIn(this.config.sign_in);
+          await session.start();
         }
-        await this.signin.signIn();
+        await session.signIn();
       } catch (e) { this.fail(e); }
     },
     async signOut() {
-      try { await this.signin.signOut(); } catch (e) { this.fail(e); }
+      try { await session.signOut(); } catch (e) { this.fail(e); }
     },
     hasRole(role) {
       if (!this.me) return false;
@@ -590,7 +596,7 @@ function aoc() {
     },
 
     totalText() {
-      if (!this.totals) return this.loading ? "" : "";
+      if (!this.totals) return "";
       const n = Number(this.totals.total).toLocaleString();
       const rate = (this.totals.failure_rate * 100).toFixed(1);
       return `${n} events · ${rate}% failed`;
