@@ -127,6 +127,11 @@ test.describe("events", () => {
         .filter((el) => el.offsetParent !== null && !el.closest(".table-wrap") && el.getBoundingClientRect().right > window.innerWidth + 1)
         .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`));
     expect(wide).toEqual([]);
+    // Only the search shows until the other filters are asked for.
+    await expect(page.locator("[data-test=f-q]")).toBeVisible();
+    await expect(page.locator("[data-test=f-service]")).toBeHidden();
+    await page.click("[data-test=more-filters]");
+    await expect(page.locator("[data-test=f-service]")).toBeVisible();
     await page.locator("table.events tbody tr").first().click();
     await expect(page.locator("[data-test=detail]")).toBeVisible();
     const box = await page.locator("[data-test=detail]").boundingBox();

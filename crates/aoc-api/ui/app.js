@@ -224,6 +224,7 @@ function aoc() {
     loadSeq: 0,
     rawRange: null,
     openId: null,
+    filtersOpen: false,
 
     // The open event. `detail` keeps the last one shown (never null: the panel's bindings stay
     // valid while it closes); `panelOpen` says whether it is shown.
@@ -516,6 +517,14 @@ function aoc() {
     },
 
     rangeEdited() { this.rawRange = null; },
+
+    // On a phone only the search shows until the other filters are asked for.
+    toggleFilters() { this.filtersOpen = !this.filtersOpen; },
+    filtersToggleText() {
+      if (this.filtersOpen) return "Fewer filters";
+      const set = FILTERS.filter((name) => name !== "q" && (this.form[name] || "").trim()).length;
+      return set > 0 ? `Filters (${set} set)` : "Filters";
+    },
 
     async applyFilters() {
       this.openId = null;
