@@ -2,6 +2,10 @@
 const { test, expect, api } = require("./fixtures");
 
 test("the sources page shows the simulator's sources and fetches on demand", async ({ page, request }) => {
+  // After the demo's first collection run, so statuses hold still while they are compared.
+  await expect
+    .poll(async () => (await api(request, "/api/sources")).sources.filter((s) => s.status === "running" || s.status === "never_run").length, { timeout: 90_000 })
+    .toBe(0);
   const { sources } = await api(request, "/api/sources");
   expect(sources.length).toBeGreaterThan(0);
   await page.goto("/");
@@ -13,6 +17,17 @@ test("the sources page shows the simulator's sources and fetches on demand", asy
     await expect(row.locator(".status")).toHaveAttribute("data-status", s.status);
   }
   await expect(page.locator("[data-test=sources-page]")).toContainText("graph.directory_audits");
+
+  // The coverage map: a row per source, a cell per hour of the range, and cells for the hours
+  // the API has figures for.
+  const coverage = await api(request, "/api/sources/coverage");
+  const map = page.locator("[data-test=coverage-map]");
+  await expect(map.locator("tbody tr")).toHaveCount(sources.length);
+  const cells = await map.locator("tbody tr").first().locator(".cell").count();
+  expect(cells).toBeGreaterThanOrEqual(24);
+  const filled = await map.locator(".cell:not(.c-none)").count();
+  const withFigures = new Set(coverage.hours.filter((h) => h.records_fetched > 0 || h.content_fetched > 0 || h.content_listed > 0 || h.content_expired > 0).map((h) => `${h.source}|${h.hour}`)).size;
+  expect(filled).toBe(withFigures);
 
   await page.click("[data-test=fetch-now]");
   await expect(page.locator("[data-test=fetch-result]")).toBeVisible({ timeout: 60_000 });
