@@ -230,6 +230,7 @@ function aoc() {
     // valid while it closes); `panelOpen` says whether it is shown.
     detail: emptyDetail(),
     panelOpen: false,
+    openSeq: 0,
     changes: [],
     newTag: "",
     newComment: "",
@@ -421,7 +422,7 @@ function aoc() {
 
     async show() {
       this.error = null;
-      this.panelOpen = false;
+      this.hidePanel();
       if (this.route === "events") {
         const open = this.openId ? this.openEvent(this.openId) : null;
         await Promise.all([this.loadTags(), this.searchEvents(), open]);
@@ -530,7 +531,7 @@ function aoc() {
 
     async applyFilters() {
       this.openId = null;
-      this.panelOpen = false;
+      this.hidePanel();
       window.history.pushState({}, "", "/events?" + this.filterQuery(true));
       await this.searchEvents();
     },
@@ -709,9 +710,13 @@ function aoc() {
     // ---- The open event ------------------------------------------------------------------------
 
     async openEvent(id, remember) {
+      // Arrowing through rows starts a load per row: only the newest may open the panel, and
+      // closing it discards any still on their way.
+      const seq = ++this.openSeq;
       try {
         // The API answers the event itself, with its tags and comments beside its fields.
         const event = await this.api("/api/events/" + encodeURIComponent(id));
+        if (seq !== this.openSeq) return;
         this.detail = { event, tags: event.tags || [], comments: event.comments || [] };
         this.changes = changesOf(event.raw);
         this.copied = false;
@@ -722,12 +727,18 @@ function aoc() {
           window.history.replaceState({}, "", "/events?" + params.toString());
         }
       } catch (e) {
-        this.fail(e);
+        if (seq === this.openSeq) this.fail(e);
       }
     },
 
-    closeDetail() {
+    /** Hides the panel and drops any event load still on its way. */
+    hidePanel() {
+      this.openSeq += 1;
       this.panelOpen = false;
+    },
+
+    closeDetail() {
+      this.hidePanel();
       const params = new URLSearchParams(window.location.search);
       if (params.has("event")) {
         params.delete("event");
