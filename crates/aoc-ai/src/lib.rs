@@ -7,5 +7,7 @@
 //! the store, never by a model.
 
 pub mod intent;
+pub mod llm;
 
 pub use intent::{Aggregation, Intent, parse_question};
+pub use llm::{ApiKey, ChatReply, ChatRequest, LlmError, LlmProvider, LlmSettings, Provider};
