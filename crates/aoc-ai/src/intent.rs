@@ -1,11 +1,13 @@
 //! What a question asks for: the events it is about, and what to tell about them.
 
+mod model;
 mod parser;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use model::{IntentError, SERVICES, intent_from_reply, intent_request, schema};
 pub use parser::parse_question;
 
 /// What to compute over the matching events.
