@@ -8,6 +8,7 @@
 
 pub mod intent;
 pub mod llm;
+pub mod sample;
 
 pub use intent::{Aggregation, Intent, parse_question};
 pub use llm::{ApiKey, ChatReply, ChatRequest, LlmError, LlmProvider, LlmSettings, Provider};
