@@ -6,6 +6,7 @@
 //! questions when AI is off or the model fails. Every figure an answer gives is then computed by
 //! the store, never by a model.
 
+pub mod answer;
 pub mod cache;
 pub mod intent;
 pub mod llm;
