@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use aoc_model::{Event, EventAggregates, EventId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::intent::{Aggregation, Intent};
@@ -17,25 +17,44 @@ use crate::sample::event_line;
 const TEMPLATE_CITES: usize = 5;
 
 /// The store's figures, as an answer reports them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
+    /// Matching events.
     pub total: u64,
+    /// Of which failed.
     pub failures: u64,
+    /// `failures / total`, 0 when there is none.
     pub failure_rate: f64,
+    /// The oldest and newest matching event's time.
     pub first: Option<String>,
     pub last: Option<String>,
     /// The most frequent values asked about (operations, actors or addresses), with counts.
-    pub top: Vec<(String, u64)>,
+    pub top: Vec<Count>,
     /// Events per interval, when the question asked how things went over time.
-    pub timeline: Vec<(String, u64)>,
+    pub timeline: Vec<Count>,
     /// Events outside working hours among those counted, when the question asked for them.
     pub after_hours: Option<u64>,
 }
 
+/// A value (an operation, an actor, an address, or an interval's start) and how many events
+/// have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Count {
+    pub value: String,
+    pub count: u64,
+}
+
 impl Figures {
     pub fn from_aggregates(a: &EventAggregates, intent: &Intent, after_hours: Option<u64>) -> Self {
-        let pairs = |v: &[aoc_model::ValueCount]| -> Vec<(String, u64)> {
-            v.iter().map(|c| (c.value.clone(), c.count)).collect()
+        let pairs = |v: &[aoc_model::ValueCount]| -> Vec<Count> {
+            v.iter()
+                .map(|c| Count {
+                    value: c.value.clone(),
+                    count: c.count,
+                })
+                .collect()
         };
         let top = match intent.aggregation {
             Aggregation::TopActors => pairs(&a.top_actors),
@@ -48,11 +67,9 @@ impl Figures {
         let timeline = if intent.aggregation == Aggregation::Timeline {
             a.timeline
                 .iter()
-                .map(|b| {
-                    (
-                        b.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                        b.count,
-                    )
+                .map(|b| Count {
+                    value: b.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    count: b.count,
                 })
                 .collect()
         } else {
@@ -146,17 +163,20 @@ pub fn template_answer(intent: &Intent, figures: &Figures, sample: &[&Event]) ->
             .top
             .iter()
             .take(5)
-            .map(|(v, n)| format!("{v} ({n})"))
+            .map(|c| format!("{} ({})", c.value, c.count))
             .collect();
         text.push_str(&format!(" {what}: {}.", list.join(", ")));
     }
-    if let Some((start, n)) = figures
+    if let Some(busiest) = figures
         .timeline
         .iter()
-        .max_by_key(|(_, n)| *n)
-        .filter(|(_, n)| *n > 0)
+        .max_by_key(|c| c.count)
+        .filter(|c| c.count > 0)
     {
-        text.push_str(&format!(" The busiest interval began {start} ({n})."));
+        text.push_str(&format!(
+            " The busiest interval began {} ({}).",
+            busiest.value, busiest.count
+        ));
     }
     let cited: Vec<String> = sample
         .iter()
@@ -249,7 +269,10 @@ mod tests {
             failure_rate: 0.0,
             first: Some("2026-11-27T07:10:00Z".into()),
             last: Some("2026-11-28T12:00:00Z".into()),
-            top: vec![("FileDownloaded".into(), 3)],
+            top: vec![Count {
+                value: "FileDownloaded".into(),
+                count: 3,
+            }],
             timeline: Vec::new(),
             after_hours: Some(2),
         };

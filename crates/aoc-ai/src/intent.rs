@@ -5,13 +5,13 @@ mod parser;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use model::{IntentError, SERVICES, intent_from_reply, intent_request, schema};
 pub use parser::parse_question;
 
 /// What to compute over the matching events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
     /// Show the events themselves (a sample of them).

@@ -7,10 +7,12 @@
 //! the store, never by a model.
 
 pub mod answer;
+pub mod assistant;
 pub mod cache;
 pub mod intent;
 pub mod llm;
 pub mod sample;
 
+pub use assistant::Assistant;
 pub use intent::{Aggregation, Intent, parse_question};
 pub use llm::{ApiKey, ChatReply, ChatRequest, LlmError, LlmProvider, LlmSettings, Provider};

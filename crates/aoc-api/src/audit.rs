@@ -48,6 +48,7 @@ fn action(method: &Method, route: &str) -> Option<&'static str> {
         ("PATCH", "/api/comments/{id}") => "comment.edit",
         ("DELETE", "/api/comments/{id}") => "comment.delete",
         ("POST", "/api/fetch-audit-logs") => "fetch.trigger",
+        ("POST", "/api/ask") => "events.ask",
         ("GET", "/api/audit-trail") => "audit.search",
         _ => return None,
     })

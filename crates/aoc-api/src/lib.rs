@@ -73,4 +73,6 @@ pub struct AppState {
     /// Sign-in with Entra ID. `None` switches it off: every caller is [`auth::Principal::local`]
     /// (the binary allows that only on a loopback bind or when told it is insecure).
     pub auth: Option<Arc<auth::Authenticator>>,
+    /// The AI features (ask). `None` switches them off: their routes answer 404.
+    pub ai: Option<Arc<aoc_ai::Assistant>>,
 }

@@ -26,7 +26,7 @@ use crate::auth::{self, Role, require};
 use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{
-    aggregations, annotations, audit_trail, client_config, events, export, fetch, health, me,
+    aggregations, annotations, ask, audit_trail, client_config, events, export, fetch, health, me,
     sources, webhooks,
 };
 use crate::telemetry::{self, REQUEST_ID};
@@ -71,6 +71,7 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(annotations::add_tag))
         .routes(routes!(annotations::remove_tag))
         .routes(routes!(annotations::add_comment))
+        .routes(routes!(ask::ask))
         .routes(routes!(
             annotations::edit_comment,
             annotations::delete_comment

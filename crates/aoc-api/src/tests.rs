@@ -1,5 +1,6 @@
 //! The router driven in-process (no socket) against real stores.
 
+mod ask;
 mod auth;
 mod collection;
 mod dashboard;
@@ -55,6 +56,7 @@ fn state_with(store: Arc<dyn Store>, settings: ApiSettings) -> AppState {
         collection: None,
         webhook: None,
         auth: None,
+        ai: None,
     }
 }
 

@@ -229,7 +229,55 @@ pub struct ServeArgs {
     pub auth: AuthArgs,
 
     #[command(flatten)]
+    pub ai: AiArgs,
+
+    #[command(flatten)]
     pub collect: CollectArgs,
+}
+
+/// The AI features (ask): off unless AI_FEATURES_ENABLED is true. Without LLM_PROVIDER they
+/// answer with AOC's own parser and summaries.
+#[derive(Args, Clone, Default)]
+pub struct AiArgs {
+    /// Turn the AI features on: true or false (default: false)
+    #[arg(long, env = "AI_FEATURES_ENABLED")]
+    pub ai_features_enabled: Option<String>,
+
+    /// The language model's API: openai (also Ollama, vLLM, LM Studio), azure-openai, anthropic, or none
+    #[arg(long, env = "LLM_PROVIDER")]
+    pub llm_provider: Option<String>,
+
+    /// The model API's base address (default: OpenAI's or Anthropic's; required for Azure OpenAI)
+    #[arg(long, env = "LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+
+    /// The model API's key; never printed or logged
+    #[arg(long, env = "LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+
+    /// The model, e.g. gpt-4o-mini, llama3.1, claude-sonnet-4-5
+    #[arg(long, env = "LLM_MODEL")]
+    pub llm_model: Option<String>,
+
+    /// The most one model call may take, in seconds (1 – 600)
+    #[arg(long, env = "LLM_TIMEOUT_SECONDS", default_value = "30")]
+    pub llm_timeout_seconds: String,
+
+    /// Azure OpenAI: the deployment to call
+    #[arg(long, env = "AZURE_OPENAI_DEPLOYMENT")]
+    pub azure_openai_deployment: Option<String>,
+
+    /// Azure OpenAI: the API version
+    #[arg(long, env = "AZURE_OPENAI_API_VERSION", default_value = "2024-10-21")]
+    pub azure_openai_api_version: String,
+
+    /// Valkey/Redis for the answer cache, e.g. redis://127.0.0.1:6379 (default: in-process)
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// How long an answer is served from the cache, in seconds (1 – 604800)
+    #[arg(long, env = "ASK_CACHE_SECONDS", default_value = "3600")]
+    pub ask_cache_seconds: String,
 }
 
 /// Sign-in with Entra ID for the API. Without AUTH_ENABLED, AUTH_TENANT_ID and AUTH_AUDIENCE,

@@ -78,6 +78,8 @@ what went wrong, and a bad parameter is named in `invalid_params`. Every answer 
         (name = "Annotations", description = "Analysts' tags and comments on events."),
         (name = "Collection", description = "Where each Microsoft 365 source stands, how complete \
             collection was, and collecting now."),
+        (name = "Ask", description = "Questions in plain words, answered from the store's \
+            figures (when the AI features are on)."),
         (name = "Audit trail", description = "AOC's own record of who searched, viewed, exported \
             and changed what."),
         (name = "Service", description = "Who you are signed in as, health, and metrics."),

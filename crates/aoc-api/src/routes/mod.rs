@@ -1,5 +1,6 @@
 pub mod aggregations;
 pub mod annotations;
+pub mod ask;
 pub mod audit_trail;
 pub mod client_config;
 pub mod events;

@@ -135,6 +135,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         collection: collector,
         webhook,
         auth,
+        ai: assistant(&settings),
     });
     tracing::info!(url = %format!("http://{}", settings.bind), "listening");
     // The peer address reaches the handlers: the audit trail records where each request came from.
@@ -349,4 +350,48 @@ async fn stats_task(
         }
         metrics.run_upkeep();
     }
+}
+
+/// The AI features, when on: the model (if one is configured) and the answer cache (Valkey when
+/// `REDIS_URL` is set, in-process otherwise).
+fn assistant(settings: &ServeSettings) -> Option<Arc<aoc_ai::Assistant>> {
+    let config = settings.ai.as_ref()?;
+    let llm = match config.llm.clone().map(aoc_ai::llm::provider) {
+        Some(Ok(llm)) => Some(llm),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "the language model client cannot be set up; answering with AOC's parser and summaries");
+            None
+        }
+        None => None,
+    };
+    let cache: Arc<dyn aoc_ai::cache::AnswerCache> = match config.redis_url.as_deref() {
+        Some(url) => match aoc_ai::cache::ValkeyCache::new(url) {
+            Ok(cache) => Arc::new(cache),
+            Err(_) => {
+                tracing::error!("REDIS_URL cannot be read; caching answers in this process");
+                Arc::new(aoc_ai::cache::MemoryCache::default())
+            }
+        },
+        None => Arc::new(aoc_ai::cache::MemoryCache::default()),
+    };
+    tracing::info!(
+        model = llm
+            .as_ref()
+            .map(|l| l.model().to_owned())
+            .unwrap_or_else(|| "none (AOC's parser)".into()),
+        cache = if config.redis_url.is_some() {
+            "valkey"
+        } else {
+            "in-process"
+        },
+        "AI features on"
+    );
+    Some(Arc::new(aoc_ai::Assistant {
+        llm,
+        cache,
+        ask_ttl: config.ask_ttl,
+        sample_tokens: 3_000,
+        sample_max: 40,
+        after_hours_scan: 100_000,
+    }))
 }

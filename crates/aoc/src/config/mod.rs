@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+pub mod ai;
 pub mod auth;
 pub mod collect;
 
@@ -177,6 +178,8 @@ pub struct ServeSettings {
     /// `None`: no tenant configured (and no demo), collection is off.
     pub collect: Option<collect::CollectConfig>,
     pub auth: auth::AuthConfig,
+    /// `None`: the AI features are off.
+    pub ai: Option<ai::AiConfig>,
 }
 
 impl ServeSettings {
@@ -192,6 +195,7 @@ impl ServeSettings {
             )
         })?;
         // Off the loopback interface, only with sign-in (or when told it is insecure).
+        let ai = ai::AiConfig::from_args(&args.ai)?;
         let auth = auth::AuthConfig::from_args(&args.auth, bind)?;
         let retention_days = match args.retention_days.trim().parse::<u32>() {
             Ok(days) if (1..=36_500).contains(&days) => days,
@@ -296,6 +300,7 @@ impl ServeSettings {
             webhook_public_url,
             collect,
             auth,
+            ai,
         })
     }
 }
@@ -376,6 +381,7 @@ mod tests {
                 auth_role_admin: "AOC.Admin".into(),
                 ..Default::default()
             },
+            ai: crate::cli::AiArgs::default(),
             collect: crate::cli::CollectArgs {
                 azure_cloud: "public".into(),
                 backfill_hours: "24".into(),

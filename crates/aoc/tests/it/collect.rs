@@ -148,6 +148,7 @@ async fn serve_api(store: Arc<dyn Store>, collector: Collector) -> String {
         collection: Some(Arc::new(collector)),
         webhook: None,
         auth: None,
+        ai: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

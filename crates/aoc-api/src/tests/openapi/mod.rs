@@ -23,7 +23,7 @@ use super::*;
 
 /// Every (method, path) the router serves and documents. A route added to the router shows up
 /// in the document by construction (`routes!`); this table makes the test say which.
-const ROUTES: [(&str, &str); 19] = [
+const ROUTES: [(&str, &str); 20] = [
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("GET", "/api/client-config"),
@@ -41,6 +41,7 @@ const ROUTES: [(&str, &str); 19] = [
     ("GET", "/api/sources"),
     ("GET", "/api/sources/coverage"),
     ("POST", "/api/fetch-audit-logs"),
+    ("POST", "/api/ask"),
     ("GET", "/api/audit-trail"),
     ("POST", "/api/webhooks/graph"),
 ];
@@ -675,6 +676,38 @@ async fn every_documented_route_answers_as_documented() {
         .await;
     judge
         .expect(&bare, fetch, "/api/fetch-audit-logs", None, 409)
+        .await;
+
+    // Ask: off on these servers (404); on, without a model, over the same data.
+    let ask = ("POST", "/api/ask");
+    let question = json!({ "question": "How many events since 2025-01-01?" });
+    judge
+        .expect(&full, ask, "/api/ask", Some(&question), 404)
+        .await;
+    let with_ai = router(AppState {
+        ai: Some(Arc::new(aoc_ai::Assistant {
+            llm: None,
+            cache: Arc::new(aoc_ai::cache::MemoryCache::default()),
+            ask_ttl: std::time::Duration::from_secs(60),
+            sample_tokens: 1_000,
+            sample_max: 10,
+            after_hours_scan: 1_000,
+        })),
+        ..state_with(seeded_store().await, ApiSettings::default())
+    });
+    let answer = judge
+        .expect(&with_ai, ask, "/api/ask", Some(&question), 200)
+        .await
+        .json();
+    assert_eq!(answer["read_by"], "parser");
+    judge
+        .expect(
+            &with_ai,
+            ask,
+            "/api/ask",
+            Some(&json!({ "question": "" })),
+            400,
+        )
         .await;
 
     // Export, in each format.

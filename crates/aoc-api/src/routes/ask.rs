@@ -1,0 +1,324 @@
+//! `POST /api/ask`: a question in plain words, answered from the store.
+//!
+//! The question becomes the events API's own filter parameters — read by the model when one is
+//! configured, by the deterministic parser otherwise or when the model fails — and those are
+//! checked exactly like a person's search. Every figure comes from the store; the model only
+//! words the answer over a sample of the matching events, and only ids from that sample may be
+//! cited. Answers are cached per question, data scope, role and model, and looked up before
+//! anything else, so a repeated question costs no model call.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use aoc_ai::answer::{Figures, answer_request, citations, is_after_hours, template_answer};
+use aoc_ai::cache::CacheKey;
+use aoc_ai::intent::{intent_from_reply, intent_request};
+use aoc_ai::{Aggregation, Assistant, Intent, parse_question};
+use aoc_model::{AggregateSpec, Cursor, Event, EventQuery, PageSize};
+
+use crate::AppState;
+use crate::audit::AuditDetails;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::params::{JsonBody, Params};
+use crate::ratelimit::Expensive;
+use crate::routes::events::{FILTER_PARAMS, filters};
+
+/// The longest question accepted, in characters.
+const MAX_QUESTION_CHARS: usize = 500;
+/// Events read to choose the sample from (the newest matching ones).
+const SAMPLE_POOL: u32 = 1_000;
+
+/// A question.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskRequest {
+    /// The question, in plain words (at most 500 characters).
+    #[schema(example = "How many failed sign-ins in the last 24 hours, and from which IPs?")]
+    question: String,
+}
+
+/// An answer, with everything it rests on.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AskAnswer {
+    question: String,
+    /// The answer in plain words; cited events appear as `[id]`.
+    answer: String,
+    /// Who read the question into a query: `model` or `parser`.
+    #[schema(example = "parser")]
+    read_by: String,
+    /// Who worded the answer: `model`, or `summary` (AOC's plain summary of the figures).
+    #[schema(example = "summary")]
+    written_by: String,
+    /// The query the question became: `GET /api/events` parameters, e.g. `{"hours": "24",
+    /// "operation": "UserLoginFailed"}`.
+    query: BTreeMap<String, String>,
+    /// What was computed: `list`, `count`, `top_actors`, `top_operations`, `top_ips` or
+    /// `timeline`.
+    #[schema(value_type = String, example = "count")]
+    aggregation: Aggregation,
+    /// Whether only events outside working hours (before 08:00, from 18:00, weekends; UTC)
+    /// were asked about.
+    after_hours: bool,
+    /// The store's figures.
+    figures: Figures,
+    /// The events the answer cites, each one of the matching events.
+    cited: Vec<String>,
+    /// How many matching events the answer was written from.
+    sample_size: usize,
+    /// Whether this answer was served from the cache.
+    cached: bool,
+    /// What did not go to plan: a model that failed and was fallen back from, cited ids that
+    /// were dropped, a count over part of the events.
+    notes: Vec<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/ask",
+    operation_id = "ask",
+    tag = "Ask",
+    summary = "Ask a question about the audit logs",
+    description = "Reads the question into an events query (the model's reading, checked like \
+        a person's search, or AOC's own parser for the common questions), computes the figures \
+        from the store, and answers in plain words citing matching events. Only when the AI \
+        features are on (`AI_FEATURES_ENABLED`); otherwise 404. Answers are cached \
+        (`ASK_CACHE_SECONDS`). Rate-limited per caller.",
+    request_body = AskRequest,
+    responses(
+        (status = 200, description = "The answer.", body = AskAnswer),
+        (status = 400, response = crate::openapi::responses::BadRequest),
+        (status = 404, description = "The AI features are off on this server \
+            (`/problems/not-found`).",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, response = crate::openapi::responses::TooManyRequests),
+        (status = 500, response = crate::openapi::responses::InternalError),
+        (status = 503, response = crate::openapi::responses::Unavailable),
+    ),
+    security(("entra" = ["AOC.Analyst"])),
+)]
+pub async fn ask(
+    State(state): State<AppState>,
+    principal: Principal,
+    _budget: Expensive,
+    JsonBody(request): JsonBody<AskRequest>,
+) -> Result<Response, ApiError> {
+    let Some(ai) = state.ai.clone() else {
+        return Err(ApiError::Disabled(
+            "the AI features are off on this server (AI_FEATURES_ENABLED)",
+        ));
+    };
+    let question = request.question.trim().to_owned();
+    if question.is_empty() || question.chars().count() > MAX_QUESTION_CHARS {
+        return Err(ApiError::invalid(
+            "question",
+            format!("expected 1 to {MAX_QUESTION_CHARS} characters"),
+        ));
+    }
+    if question.chars().any(char::is_control) {
+        return Err(ApiError::invalid("question", "contains control characters"));
+    }
+    // Looked up before the question is read, so a repeated question costs no model call. The
+    // data scope is what the caller may see: every tenant of this server (there are no
+    // per-tenant permissions yet), and their role.
+    let role = principal
+        .effective_roles()
+        .last()
+        .map_or("none", |r| r.as_str())
+        .to_owned();
+    let key = CacheKey {
+        kind: "ask",
+        subject: question.clone(),
+        scope: "tenants=all".to_owned(),
+        role,
+        model: ai.model_label(),
+    };
+    if let Some(hit) = ai.cache.get(&key).await
+        && let Ok(mut answer) = serde_json::from_str::<AskAnswer>(&hit)
+    {
+        answer.cached = true;
+        return Ok(with_audit(answer));
+    }
+    let mut notes = Vec::new();
+    let (intent, read_by, query) = read_question(&ai, &question, &mut notes).await?;
+
+    let aggregates = state
+        .store
+        .aggregate_events(
+            &query,
+            &AggregateSpec {
+                interval_seconds: None,
+                top: 10,
+            },
+        )
+        .await?;
+    let pool = newest_events(&state, &query, SAMPLE_POOL).await?;
+    let after_hours = if intent.after_hours {
+        Some(count_after_hours(&state, &query, &ai, &mut notes).await?)
+    } else {
+        None
+    };
+    let figures = Figures::from_aggregates(&aggregates, &intent, after_hours);
+    let pool: Vec<Event> = if intent.after_hours {
+        pool.into_iter().filter(is_after_hours).collect()
+    } else {
+        pool
+    };
+    let sample = aoc_ai::sample::sample(&pool, ai.sample_tokens, ai.sample_max);
+
+    let (text, written_by) = match &ai.llm {
+        Some(llm) => match llm
+            .complete(&answer_request(&question, &intent, &figures, &sample))
+            .await
+        {
+            Ok(reply) => {
+                metrics::counter!("aoc_llm_tokens_total", "kind" => "input")
+                    .increment(reply.input_tokens);
+                metrics::counter!("aoc_llm_tokens_total", "kind" => "output")
+                    .increment(reply.output_tokens);
+                (reply.text, "model")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the model could not write the answer; answering with the summary");
+                notes.push(format!("The model could not write the answer ({e}); this is AOC's summary of the figures."));
+                (template_answer(&intent, &figures, &sample), "summary")
+            }
+        },
+        None => (template_answer(&intent, &figures, &sample), "summary"),
+    };
+    let (cited, unknown) = citations(&text, &sample);
+    if unknown > 0 {
+        notes.push(format!(
+            "{unknown} cited id(s) were not among the events the answer was written from and are not listed."
+        ));
+    }
+    let answer = AskAnswer {
+        question,
+        answer: text,
+        read_by: read_by.to_owned(),
+        written_by: written_by.to_owned(),
+        query: intent.filters.clone(),
+        aggregation: intent.aggregation,
+        after_hours: intent.after_hours,
+        figures,
+        cited: cited.iter().map(ToString::to_string).collect(),
+        sample_size: sample.len(),
+        cached: false,
+        notes,
+    };
+    if let Ok(json) = serde_json::to_string(&answer) {
+        ai.cache.put(&key, &json, ai.ask_ttl).await;
+    }
+    Ok(with_audit(answer))
+}
+
+fn with_audit(answer: AskAnswer) -> Response {
+    let details = AuditDetails::default()
+        .with("question_chars", answer.question.chars().count())
+        .with("read_by", answer.read_by.clone())
+        .with("cached", answer.cached)
+        .with("cited", answer.cited.len());
+    let mut response = Json(answer).into_response();
+    response.extensions_mut().insert(details);
+    response
+}
+
+/// The intent's parameters, checked exactly like a person's search.
+fn checked(intent: &Intent) -> Result<EventQuery, ApiError> {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in &intent.filters {
+        serializer.append_pair(name, value);
+    }
+    let qs = serializer.finish();
+    let params = Params::parse(Some(&qs), &FILTER_PARAMS)?;
+    filters(&params)
+}
+
+/// Reads the question: the model's reading when there is a model and it gives a valid query,
+/// else the parser's.
+async fn read_question(
+    ai: &Assistant,
+    question: &str,
+    notes: &mut Vec<String>,
+) -> Result<(Intent, &'static str, EventQuery), ApiError> {
+    let now = Utc::now();
+    if let Some(llm) = &ai.llm {
+        let reading = match llm.complete(&intent_request(question, now)).await {
+            Ok(reply) => {
+                metrics::counter!("aoc_llm_tokens_total", "kind" => "input")
+                    .increment(reply.input_tokens);
+                metrics::counter!("aoc_llm_tokens_total", "kind" => "output")
+                    .increment(reply.output_tokens);
+                intent_from_reply(&reply.text).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match reading.and_then(|intent| {
+            checked(&intent)
+                .map(|query| (intent, query))
+                .map_err(|e| e.to_string())
+        }) {
+            Ok((intent, query)) => return Ok((intent, "model", query)),
+            Err(why) => {
+                tracing::warn!(reason = %why, "the model's reading of a question was not usable; using the parser");
+                notes.push(format!(
+                    "The model's reading of the question was not usable ({why}); AOC's parser read it."
+                ));
+            }
+        }
+    }
+    let intent = parse_question(question, now);
+    let query = checked(&intent)?;
+    Ok((intent, "parser", query))
+}
+
+/// The newest `limit` matching events, without their raw records.
+async fn newest_events(
+    state: &AppState,
+    query: &EventQuery,
+    limit: u32,
+) -> Result<Vec<Event>, ApiError> {
+    let query = EventQuery {
+        page_size: PageSize::bulk(limit),
+        without_raw: true,
+        cursor: None,
+        ..query.clone()
+    };
+    Ok(state.store.query_events(&query).await?.items)
+}
+
+/// Matching events outside working hours, counted over at most `after_hours_scan` of them.
+async fn count_after_hours(
+    state: &AppState,
+    query: &EventQuery,
+    ai: &Assistant,
+    notes: &mut Vec<String>,
+) -> Result<u64, ApiError> {
+    let mut page_query = EventQuery {
+        page_size: PageSize::bulk(2_000),
+        without_raw: true,
+        cursor: None,
+        ..query.clone()
+    };
+    let (mut seen, mut count) = (0_usize, 0_u64);
+    loop {
+        let page = state.store.query_events(&page_query).await?;
+        seen += page.items.len();
+        count += page.items.iter().filter(|e| is_after_hours(e)).count() as u64;
+        match page.next_cursor.as_deref().map(Cursor::decode) {
+            Some(Ok(cursor)) if seen < ai.after_hours_scan => page_query.cursor = Some(cursor),
+            Some(_) => {
+                notes.push(format!(
+                    "Events outside working hours were counted over the newest {seen} matching events only."
+                ));
+                return Ok(count);
+            }
+            None => return Ok(count),
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! `POST /api/ask` against the real SQLite store, with no model (the parser and the plain
+//! summary) and with a local OpenAI-compatible server standing in for the model, which records
+//! every request.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aoc_ai::cache::MemoryCache;
+use aoc_ai::{ApiKey, Assistant, LlmSettings, Provider};
+use aoc_model::{AggregateSpec, EventQuery};
+use axum::extract::State as AxState;
+
+use super::*;
+
+const LLM_KEY: &str = "sk-llm-test-key-never-in-a-prompt";
+
+/// What the stand-in model answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// A good reading, then an answer citing the first event it was shown and an invented id.
+    Good,
+    /// Prose where JSON was asked for, then a normal answer.
+    Nonsense,
+    /// Slower than the client's timeout.
+    Slow,
+}
+
+#[derive(Clone)]
+struct Model {
+    seen: Arc<Mutex<Vec<Value>>>,
+    mode: Arc<Mutex<Mode>>,
+}
+
+async fn answer(
+    AxState(model): AxState<Model>,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    model.seen.lock().expect("lock").push(body.clone());
+    let mode = *model.mode.lock().expect("lock");
+    if mode == Mode::Slow {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let text = if body.get("response_format").is_some() {
+        match mode {
+            Mode::Nonsense => "Sure! Failed sign-ins are bad.".to_owned(),
+            _ => serde_json::json!({
+                "hours": null, "from": "2025-03-01T00:00:00Z", "to": null, "service": null,
+                "operation": "UserLoginFailed", "actor": null, "ip": null, "result": null,
+                "text": null, "aggregation": "count", "after_hours": false,
+            })
+            .to_string(),
+        }
+    } else {
+        let prompt = body["messages"][1]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let first = prompt
+            .split("id=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or("none")
+            .to_owned();
+        format!(
+            "There were failed sign-ins, e.g. [{first}] and [00000000-0000-8000-8000-000000000000]."
+        )
+    };
+    axum::Json(serde_json::json!({
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": text } }],
+        "usage": { "prompt_tokens": 10, "completion_tokens": 5 },
+    }))
+    .into_response()
+}
+
+async fn model(mode: Mode) -> (Model, LlmSettings) {
+    let model = Model {
+        seen: Arc::default(),
+        mode: Arc::new(Mutex::new(mode)),
+    };
+    let app = Router::new().fallback(answer).with_state(model.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}/v1", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let settings = LlmSettings {
+        provider: Provider::OpenAi,
+        base_url: url::Url::parse(&base).expect("url"),
+        api_key: Some(ApiKey::new(LLM_KEY)),
+        model: "stand-in".into(),
+        timeout: Duration::from_secs(1),
+    };
+    (model, settings)
+}
+
+fn assistant(llm: Option<LlmSettings>) -> Assistant {
+    Assistant {
+        llm: llm.map(|s| aoc_ai::llm::provider(s).expect("provider")),
+        cache: Arc::new(MemoryCache::default()),
+        ask_ttl: Duration::from_secs(3600),
+        sample_tokens: 2_000,
+        sample_max: 20,
+        after_hours_scan: 10_000,
+    }
+}
+
+async fn app_with_ai(ai: Option<Assistant>) -> (Router, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("ask.db").display());
+    std::mem::forget(dir);
+    let store = SqliteStore::connect(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    store
+        .insert_events(&fixture_events())
+        .await
+        .expect("insert");
+    let store: Arc<dyn Store> = Arc::new(store);
+    let app = router(AppState {
+        ai: ai.map(Arc::new),
+        ..state_with(Arc::clone(&store), ApiSettings::default())
+    });
+    (app, store)
+}
+
+async fn ask(app: &Router, question: &str) -> (StatusCode, Value) {
+    let request = Request::post("/api/ask")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            serde_json::json!({ "question": question }).to_string(),
+        ))
+        .expect("request");
+    let (status, _, body) = send(app, request).await;
+    (status, body)
+}
+
+/// The store's own count of failed sign-ins in the fixtures.
+async fn failed_sign_ins(store: &Arc<dyn Store>) -> (u64, Vec<aoc_model::EventId>) {
+    let query = EventQuery {
+        operation: Some("UserLoginFailed".into()),
+        ..EventQuery::default()
+    };
+    let totals = store
+        .aggregate_events(
+            &query,
+            &AggregateSpec {
+                interval_seconds: None,
+                top: 10,
+            },
+        )
+        .await
+        .expect("aggregate");
+    let ids = store
+        .query_events(&query)
+        .await
+        .expect("query")
+        .items
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    (totals.total, ids)
+}
+
+#[tokio::test]
+async fn with_the_ai_features_off_the_route_is_not_there() {
+    let (app, _) = app_with_ai(None).await;
+    let (status, body) = ask(&app, "How many failed sign-ins?").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["type"], "/problems/not-found");
+}
+
+#[tokio::test]
+async fn without_a_model_the_parser_reads_and_the_figures_are_the_store_s() {
+    let (app, store) = app_with_ai(Some(assistant(None))).await;
+    let (status, body) = ask(&app, "How many failed sign-ins since 2025-03-01?").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["read_by"], "parser");
+    assert_eq!(body["written_by"], "summary");
+    assert_eq!(body["aggregation"], "count");
+    assert_eq!(body["query"]["operation"], "UserLoginFailed");
+    assert_eq!(body["query"]["from"], "2025-03-01T00:00:00Z");
+    let (total, ids) = failed_sign_ins(&store).await;
+    assert_eq!(total, 3);
+    assert_eq!(body["figures"]["total"], total);
+    assert!(
+        body["answer"]
+            .as_str()
+            .expect("answer")
+            .starts_with("3 events match")
+    );
+    // Every cited event exists and matches the query.
+    let cited = body["cited"].as_array().expect("cited");
+    assert!(!cited.is_empty());
+    for id in cited {
+        let id: aoc_model::EventId = id.as_str().expect("id").parse().expect("uuid");
+        assert!(ids.contains(&id), "{id} is not a failed sign-in");
+    }
+
+    // Bad input is a problem naming the field.
+    for bad in [
+        serde_json::json!({ "question": "" }),
+        serde_json::json!({ "question": "x".repeat(501) }),
+    ] {
+        let request = Request::post("/api/ask")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(bad.to_string()))
+            .expect("request");
+        let (status, _, body) = send(&app, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["invalid_params"][0]["name"], "question");
+    }
+    let request = Request::post("/api/ask")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"question": "hi", "sql": "drop"}"#))
+        .expect("request");
+    assert_eq!(send(&app, request).await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_model_reads_and_words_but_cites_only_real_events_and_sees_no_secret() {
+    let (model, settings) = model(Mode::Good).await;
+    let (app, store) = app_with_ai(Some(assistant(Some(settings)))).await;
+    let (status, body) = ask(&app, "How many sign-ins failed?").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["read_by"], "model");
+    assert_eq!(body["written_by"], "model");
+    let (total, ids) = failed_sign_ins(&store).await;
+    assert_eq!(body["figures"]["total"], total);
+    // The answer cited one real event and one invented: only the real one is listed.
+    let cited = body["cited"].as_array().expect("cited");
+    assert_eq!(cited.len(), 1, "{body}");
+    let id: aoc_model::EventId = cited[0].as_str().expect("id").parse().expect("uuid");
+    assert!(ids.contains(&id));
+    assert!(
+        body["notes"].to_string().contains("not among the events"),
+        "{body}"
+    );
+
+    let seen = model.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2, "a reading and an answer");
+    for request in &seen {
+        let text = request.to_string();
+        assert!(!text.contains(LLM_KEY));
+        // Normalized lines only: no raw record's field names.
+        assert!(
+            !text.contains("CreationTime") && !text.contains("createdDateTime"),
+            "{text}"
+        );
+    }
+    assert!(seen[0].get("response_format").is_some());
+}
+
+#[tokio::test]
+async fn a_model_that_talks_nonsense_or_stalls_is_fallen_back_from() {
+    let (model_a, settings) = model(Mode::Nonsense).await;
+    let (app, store) = app_with_ai(Some(assistant(Some(settings)))).await;
+    let (status, body) = ask(&app, "How many failed sign-ins since 2025-03-01?").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["read_by"], "parser");
+    assert_eq!(body["figures"]["total"], failed_sign_ins(&store).await.0);
+    assert!(
+        body["notes"][0]
+            .as_str()
+            .expect("note")
+            .contains("not usable")
+    );
+    assert_eq!(model_a.seen.lock().expect("lock").len(), 2);
+
+    let (_, slow) = model(Mode::Slow).await;
+    let (app, store) = app_with_ai(Some(assistant(Some(slow)))).await;
+    let (status, body) = ask(&app, "How many failed sign-ins since 2025-03-01?").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["read_by"], "parser");
+    assert_eq!(body["written_by"], "summary");
+    assert_eq!(body["figures"]["total"], failed_sign_ins(&store).await.0);
+    assert_eq!(body["notes"].as_array().expect("notes").len(), 2, "{body}");
+}
+
+#[tokio::test]
+async fn a_second_identical_question_is_served_from_the_cache_without_the_model() {
+    let (model, settings) = model(Mode::Good).await;
+    let (app, _) = app_with_ai(Some(assistant(Some(settings)))).await;
+    let (_, first) = ask(&app, "How many sign-ins failed?").await;
+    assert_eq!(first["cached"], false);
+    let calls = model.seen.lock().expect("lock").len();
+    let (status, second) = ask(&app, "  how many SIGN-INS failed? ").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(second["cached"], true);
+    assert_eq!(second["answer"], first["answer"]);
+    // No model request at all.
+    assert_eq!(model.seen.lock().expect("lock").len(), calls);
+
+    // Another scope of data is another answer, read and worded anew.
+    let (_, other) = ask(&app, "How many sign-ins failed since 2025-01-01?").await;
+    assert_eq!(other["cached"], false);
+    assert_eq!(model.seen.lock().expect("lock").len(), calls + 2);
+}
