@@ -78,6 +78,8 @@ module.exports = defineConfig({
       DATABASE_URL: `sqlite://${path.join(process.env.AOC_UI_DATA, "aoc.db")}`,
       // The suite runs more searches a minute than a person does.
       RATE_LIMIT_PER_MINUTE: "0",
+      // Ask, without a model: AOC's parser reads the questions.
+      AI_FEATURES_ENABLED: "true",
     }),
     server("serve", signInPort, {
       DATABASE_URL: `sqlite://${path.join(process.env.AOC_UI_DATA, "aoc-signin.db")}`,

@@ -27,6 +27,12 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await expect(page.locator("[data-test=sources-page] tbody tr").first()).toBeVisible();
     await page.screenshot({ path: path.join(out, `sources-${name}.png`) });
 
+    await page.goto("/ask");
+    await page.fill("[data-test=question]", "Who had failed sign-ins in the last 24 hours?");
+    await page.click("[data-test=ask]");
+    await expect(page.locator("[data-test=answer]")).toBeVisible();
+    await page.screenshot({ path: path.join(out, `ask-${name}.png`) });
+
     await page.goto("/events?hours=24");
     await page.click("[data-test=theme-toggle]");
     await expect(page.locator("table.events tbody tr").first()).toBeVisible();

@@ -9,7 +9,7 @@ const PAGES = [
   { id: "sources", path: "/sources", title: "Sources", role: "reader", ready: true },
   { id: "alerts", path: "/alerts", title: "Alerts", role: "reader", ready: false },
   { id: "analytics", path: "/analytics", title: "Analytics", role: "reader", ready: false },
-  { id: "ask", path: "/ask", title: "Ask", role: "reader", ready: false },
+  { id: "ask", path: "/ask", title: "Ask", role: "analyst", ready: false, when: "ai_features" },
   { id: "audit-trail", path: "/audit-trail", title: "Audit trail", role: "admin", ready: true },
 ];
 
@@ -246,6 +246,12 @@ function aoc() {
     fetchElapsed: 0,
     fetchReport: null,
 
+    // Ask.
+    question: "",
+    asking: false,
+    askElapsed: 0,
+    answer: null,
+
     // Audit trail.
     auditForm: { actor: "", action: "", outcome: "" },
     audit: [],
@@ -356,11 +362,13 @@ function aoc() {
 
     // ---- Pages, URL and keyboard ---------------------------------------------------------------
 
-    visiblePages() { return PAGES.filter((p) => p.ready && this.hasRole(p.role)); },
+    /** A page shows when it is built, or when the server switched on the feature it needs. */
+    pageOn(p) { return p.ready || (p.when && this.config && this.config[p.when] === true); },
+    visiblePages() { return PAGES.filter((p) => this.pageOn(p) && this.hasRole(p.role)); },
 
     routeOf(pathname) {
       if (pathname === "/" || pathname === "") return "events";
-      const page = PAGES.find((p) => p.path === pathname && p.ready);
+      const page = PAGES.find((p) => p.path === pathname && this.pageOn(p));
       return page ? page.id : "not-found";
     },
 
@@ -430,6 +438,8 @@ function aoc() {
         await this.loadSources();
       } else if (this.route === "audit-trail") {
         await this.loadAudit(true);
+      } else if (this.route === "ask") {
+        this.$nextTick(() => this.$refs.question && this.$refs.question.focus());
       }
     },
 
@@ -918,6 +928,67 @@ function aoc() {
     runText(run) {
       const problem = run.problem ? ` — ${run.problem.message || run.problem.code || "problem"}` : "";
       return `${run.status}: ${this.num(run.fetched)} fetched, ${this.num(run.new)} new${problem}`;
+    },
+
+    // ---- Ask -----------------------------------------------------------------------------------
+
+    async askQuestion() {
+      const question = this.question.trim();
+      if (!question || this.asking) return;
+      this.asking = true;
+      this.answer = null;
+      this.askElapsed = 0;
+      const started = Date.now();
+      const timer = setInterval(() => { this.askElapsed = Math.round((Date.now() - started) / 1000); }, 500);
+      try {
+        this.answer = await this.api("/api/ask", { method: "POST", body: { question } });
+      } catch (e) {
+        this.fail(e);
+      } finally {
+        clearInterval(timer);
+        this.asking = false;
+      }
+    },
+    /** The answer's text in pieces: words, and cited event ids that open the event. */
+    answerParts() {
+      if (!this.answer) return [];
+      const cited = new Set(this.answer.cited);
+      const parts = [];
+      const re = /\[([0-9a-f-]{36})\]/g;
+      let last = 0;
+      let m;
+      const text = this.answer.answer;
+      while ((m = re.exec(text)) !== null) {
+        if (m.index > last) parts.push({ text: text.slice(last, m.index), id: null, key: parts.length });
+        parts.push({ text: cited.has(m[1]) ? m[1].slice(0, 8) : m[0], id: cited.has(m[1]) ? m[1] : null, key: parts.length });
+        last = m.index + m[0].length;
+      }
+      if (last < text.length) parts.push({ text: text.slice(last), id: null, key: parts.length });
+      return parts;
+    },
+    answerQuery() {
+      if (!this.answer) return "";
+      return Object.entries(this.answer.query).map(([k, v]) => `${k}=${v}`).join("  ") || "(every event)";
+    },
+    answerSource() {
+      if (!this.answer) return "";
+      const read = this.answer.read_by === "model" ? "read by the model" : "read by AOC's parser";
+      const written = this.answer.written_by === "model" ? "worded by the model" : "AOC's summary";
+      return `${read}, ${written}${this.answer.cached ? ", from the cache" : ""}`;
+    },
+    answerEventsLink() {
+      if (!this.answer) return "/events";
+      const params = new URLSearchParams(this.answer.query);
+      return "/events?" + params.toString();
+    },
+    async openCited(id) {
+      await this.openEvent(id, false);
+    },
+    async showAnswerEvents() {
+      if (!this.answer) return;
+      window.history.pushState({}, "", this.answerEventsLink());
+      this.readUrl();
+      await this.show();
     },
 
     // ---- Audit trail ---------------------------------------------------------------------------

@@ -31,6 +31,8 @@ pub struct ClientConfig {
     auth: &'static str,
     /// How to sign in; `null` when `auth` is `off`.
     sign_in: Option<WebSignIn>,
+    /// Whether the AI features (ask) are on: the dashboard shows their page.
+    ai_features: bool,
     /// AOC's version.
     #[schema(example = "0.1.0")]
     version: &'static str,
@@ -62,6 +64,7 @@ pub async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> 
     Json(ClientConfig {
         auth: if sign_in.is_some() { "entra" } else { "off" },
         sign_in,
+        ai_features: state.ai.is_some(),
         version: env!("CARGO_PKG_VERSION"),
     })
 }

@@ -1,0 +1,37 @@
+// The Ask page, with the AI features on and no model: AOC's parser reads the question and the
+// figures come from the database.
+const { test, expect, api, demoWindow } = require("./fixtures");
+
+test("a question is answered with the database's figures and cited events that open", async ({ page, request }) => {
+  await demoWindow(request);
+  await page.goto("/");
+  await page.click("nav [data-page=ask]");
+  await expect(page).toHaveURL(/\/ask$/);
+  await expect(page.locator("[data-test=question]")).toBeFocused();
+  await page.fill("[data-test=question]", "How many failed sign-ins in the last 7 days?");
+  await page.click("[data-test=ask]");
+  const answer = page.locator("[data-test=answer]");
+  await expect(answer).toBeVisible();
+  await expect(page.locator("[data-test=answer-query]")).toContainText("operation=UserLoginFailed");
+  await expect(page.locator("[data-test=answer-query]")).toContainText("hours=168");
+
+  // The figure is the database's for the same query.
+  const totals = await api(request, "/api/events/aggregations?hours=168&operation=UserLoginFailed");
+  await expect(page.locator("[data-test=answer-total]")).toHaveText(totals.total.toLocaleString("en-US"));
+
+  // A cited event opens in the panel, and it is a failed sign-in.
+  const cite = answer.locator("button.cite").first();
+  await expect(cite).toBeVisible();
+  const id = await cite.getAttribute("data-cite");
+  await cite.click();
+  await expect(page.locator("[data-test=detail]")).toBeVisible();
+  await expect(page.locator("#detail-title")).toHaveText("UserLoginFailed");
+  const event = await api(request, `/api/events/${id}`);
+  expect(event.operation).toBe("UserLoginFailed");
+
+  // And the answer's events are one click away.
+  await page.keyboard.press("Escape");
+  await page.click("[data-test=answer-events]");
+  await expect(page).toHaveURL(/\/events\?.*operation=UserLoginFailed/);
+  await expect(page.locator("table.events tbody tr").first()).toBeVisible();
+});
