@@ -177,10 +177,7 @@ pub async fn ask(
             .await
         {
             Ok(reply) => {
-                metrics::counter!("aoc_llm_tokens_total", "kind" => "input")
-                    .increment(reply.input_tokens);
-                metrics::counter!("aoc_llm_tokens_total", "kind" => "output")
-                    .increment(reply.output_tokens);
+                count_tokens(&reply);
                 (reply.text, "model")
             }
             Err(e) => {
@@ -217,6 +214,12 @@ pub async fn ask(
     Ok(with_audit(answer))
 }
 
+/// What model calls cost, in `/metrics`.
+fn count_tokens(reply: &aoc_ai::ChatReply) {
+    metrics::counter!("aoc_llm_tokens_total", "kind" => "input").increment(reply.input_tokens);
+    metrics::counter!("aoc_llm_tokens_total", "kind" => "output").increment(reply.output_tokens);
+}
+
 fn with_audit(answer: AskAnswer) -> Response {
     let details = AuditDetails::default()
         .with("question_chars", answer.question.chars().count())
@@ -250,10 +253,7 @@ async fn read_question(
     if let Some(llm) = &ai.llm {
         let reading = match llm.complete(&intent_request(question, now)).await {
             Ok(reply) => {
-                metrics::counter!("aoc_llm_tokens_total", "kind" => "input")
-                    .increment(reply.input_tokens);
-                metrics::counter!("aoc_llm_tokens_total", "kind" => "output")
-                    .increment(reply.output_tokens);
+                count_tokens(&reply);
                 intent_from_reply(&reply.text).map_err(|e| e.to_string())
             }
             Err(e) => Err(e.to_string()),
