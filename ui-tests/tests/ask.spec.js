@@ -35,3 +35,16 @@ test("a question is answered with the database's figures and cited events that o
   await expect(page).toHaveURL(/\/events\?.*operation=UserLoginFailed/);
   await expect(page.locator("table.events tbody tr").first()).toBeVisible();
 });
+
+test("an event is explained in the panel", async ({ page, request }) => {
+  const { from, to } = await demoWindow(request);
+  const q = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&operation=UserLoginFailed`;
+  await page.goto(`/events?${q}`);
+  await page.locator("table.events tbody tr").first().click();
+  await expect(page.locator("[data-test=detail]")).toBeVisible();
+  await page.click("[data-test=explain]");
+  const explanation = page.locator("[data-test=explanation]");
+  await expect(explanation).toBeVisible();
+  await expect(explanation).toContainText("A sign-in that did not succeed");
+  await expect(explanation).toContainText("AOC's notes");
+});

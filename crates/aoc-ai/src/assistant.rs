@@ -17,6 +17,8 @@ pub struct Assistant {
     pub cache: Arc<dyn AnswerCache>,
     /// How long an answer to a question is served from the cache.
     pub ask_ttl: Duration,
+    /// How long an event's explanation is served from the cache.
+    pub explain_ttl: Duration,
     /// The most tokens the sampled events may take in a prompt.
     pub sample_tokens: usize,
     /// The most events sampled.

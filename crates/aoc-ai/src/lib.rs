@@ -9,6 +9,7 @@
 pub mod answer;
 pub mod assistant;
 pub mod cache;
+pub mod explain;
 pub mod intent;
 pub mod llm;
 pub mod sample;

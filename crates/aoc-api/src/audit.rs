@@ -49,6 +49,7 @@ fn action(method: &Method, route: &str) -> Option<&'static str> {
         ("DELETE", "/api/comments/{id}") => "comment.delete",
         ("POST", "/api/fetch-audit-logs") => "fetch.trigger",
         ("POST", "/api/ask") => "events.ask",
+        ("POST", "/api/events/{id}/explain") => "events.explain",
         ("GET", "/api/audit-trail") => "audit.search",
         _ => return None,
     })

@@ -26,8 +26,8 @@ use crate::auth::{self, Role, require};
 use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{
-    aggregations, annotations, ask, audit_trail, client_config, events, export, fetch, health, me,
-    sources, webhooks,
+    aggregations, annotations, ask, audit_trail, client_config, events, explain, export, fetch,
+    health, me, sources, webhooks,
 };
 use crate::telemetry::{self, REQUEST_ID};
 use crate::ui;
@@ -72,6 +72,7 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(annotations::remove_tag))
         .routes(routes!(annotations::add_comment))
         .routes(routes!(ask::ask))
+        .routes(routes!(explain::explain))
         .routes(routes!(
             annotations::edit_comment,
             annotations::delete_comment

@@ -235,6 +235,8 @@ function aoc() {
     newTag: "",
     newComment: "",
     copied: false,
+    explaining: false,
+    explanation: null,
 
     // Sources.
     sources: [],
@@ -730,6 +732,7 @@ function aoc() {
         this.detail = { event, tags: event.tags || [], comments: event.comments || [] };
         this.changes = changesOf(event.raw);
         this.copied = false;
+        if (!this.explanation || this.explanation.event_id !== event.id) this.explanation = null;
         this.panelOpen = true;
         if (remember) {
           const params = new URLSearchParams(window.location.search);
@@ -754,6 +757,26 @@ function aoc() {
         params.delete("event");
         window.history.replaceState({}, "", "/events" + (params.toString() ? "?" + params.toString() : ""));
       }
+    },
+
+    canExplain() { return !!(this.config && this.config.ai_features && this.hasRole("analyst")); },
+    async explainEvent() {
+      if (!this.panelOpen || this.explaining) return;
+      const id = this.detail.event.id;
+      this.explaining = true;
+      try {
+        const answer = await this.api(`/api/events/${encodeURIComponent(id)}/explain`, { method: "POST" });
+        if (this.panelOpen && this.detail.event.id === id) this.explanation = answer;
+      } catch (e) {
+        this.fail(e);
+      } finally {
+        this.explaining = false;
+      }
+    },
+    explanationSource() {
+      if (!this.explanation) return "";
+      const who = this.explanation.written_by === "model" ? "Written by the model from the event's fields" : "AOC's notes on this operation";
+      return who + (this.explanation.cached ? " (from the cache)." : ".");
     },
 
     rawText() { return this.panelOpen ? JSON.stringify(this.detail.event.raw, null, 2) : ""; },

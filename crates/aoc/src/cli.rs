@@ -278,6 +278,10 @@ pub struct AiArgs {
     /// How long an answer is served from the cache, in seconds (1 – 604800)
     #[arg(long, env = "ASK_CACHE_SECONDS", default_value = "3600")]
     pub ask_cache_seconds: String,
+
+    /// How long an event's explanation is served from the cache, in seconds (1 – 604800)
+    #[arg(long, env = "EXPLAIN_CACHE_SECONDS", default_value = "86400")]
+    pub explain_cache_seconds: String,
 }
 
 /// Sign-in with Entra ID for the API. Without AUTH_ENABLED, AUTH_TENANT_ID and AUTH_AUDIENCE,

@@ -29,7 +29,7 @@ fn comment_id(value: &str) -> Result<CommentId, ApiError> {
         .map_err(|_| ApiError::invalid("id", "expected a comment id (a UUID)"))
 }
 
-async fn stored_event(state: &AppState, id: EventId) -> Result<Event, ApiError> {
+pub(crate) async fn stored_event(state: &AppState, id: EventId) -> Result<Event, ApiError> {
     state
         .store
         .get_event(id)

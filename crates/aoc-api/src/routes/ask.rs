@@ -215,7 +215,7 @@ pub async fn ask(
 }
 
 /// What model calls cost, in `/metrics`.
-fn count_tokens(reply: &aoc_ai::ChatReply) {
+pub(crate) fn count_tokens(reply: &aoc_ai::ChatReply) {
     metrics::counter!("aoc_llm_tokens_total", "kind" => "input").increment(reply.input_tokens);
     metrics::counter!("aoc_llm_tokens_total", "kind" => "output").increment(reply.output_tokens);
 }

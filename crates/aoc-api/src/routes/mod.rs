@@ -4,6 +4,7 @@ pub mod ask;
 pub mod audit_trail;
 pub mod client_config;
 pub mod events;
+pub mod explain;
 pub mod export;
 pub mod fetch;
 pub mod health;

@@ -42,7 +42,17 @@ async fn answer(
     if mode == Mode::Slow {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
-    let text = if body.get("response_format").is_some() {
+    let schema = body["response_format"]["json_schema"]["name"]
+        .as_str()
+        .unwrap_or_default();
+    let text = if schema == "aoc_explanation" {
+        serde_json::json!({
+            "meaning": "A mailbox rule was created.",
+            "why_it_matters": "It may forward mail.",
+            "next_steps": ["Read the rule."],
+        })
+        .to_string()
+    } else if body.get("response_format").is_some() {
         match mode {
             Mode::Nonsense => "Sure! Failed sign-ins are bad.".to_owned(),
             _ => serde_json::json!({
@@ -100,6 +110,7 @@ fn assistant(llm: Option<LlmSettings>) -> Assistant {
         llm: llm.map(|s| aoc_ai::llm::provider(s).expect("provider")),
         cache: Arc::new(MemoryCache::default()),
         ask_ttl: Duration::from_secs(3600),
+        explain_ttl: std::time::Duration::from_secs(86_400),
         sample_tokens: 2_000,
         sample_max: 20,
         after_hours_scan: 10_000,
@@ -295,4 +306,82 @@ async fn a_second_identical_question_is_served_from_the_cache_without_the_model(
     let (_, other) = ask(&app, "How many sign-ins failed since 2025-01-01?").await;
     assert_eq!(other["cached"], false);
     assert_eq!(model.seen.lock().expect("lock").len(), calls + 2);
+}
+
+async fn explain(app: &Router, id: &str) -> (StatusCode, Value) {
+    let request = Request::post(format!("/api/events/{id}/explain"))
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = send(app, request).await;
+    (status, body)
+}
+
+fn inbox_rule_id() -> String {
+    fixture_events()
+        .into_iter()
+        .find(|e| e.operation == "New-InboxRule")
+        .expect("a New-InboxRule fixture")
+        .id
+        .to_string()
+}
+
+#[tokio::test]
+async fn explain_is_off_with_the_ai_features_and_checks_its_event() {
+    let (app, _) = app_with_ai(None).await;
+    assert_eq!(
+        explain(&app, &inbox_rule_id()).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let (app, _) = app_with_ai(Some(assistant(None))).await;
+    let (status, body) = explain(&app, "00000000-0000-8000-8000-000000000000").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = explain(&app, "not-an-id").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["invalid_params"][0]["name"], "id");
+}
+
+#[tokio::test]
+async fn without_a_model_aoc_s_notes_explain_the_event() {
+    let (app, _) = app_with_ai(Some(assistant(None))).await;
+    let (status, body) = explain(&app, &inbox_rule_id()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["written_by"], "aoc");
+    assert!(
+        body["explanation"]["why_it_matters"]
+            .as_str()
+            .expect("why")
+            .contains("forward")
+    );
+    assert!(
+        !body["explanation"]["next_steps"]
+            .as_array()
+            .expect("steps")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_model_explains_from_the_normalized_event_once_then_the_cache_answers() {
+    let (model, settings) = model(Mode::Good).await;
+    let (app, _) = app_with_ai(Some(assistant(Some(settings)))).await;
+    let id = inbox_rule_id();
+    let (status, body) = explain(&app, &id).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["written_by"], "model");
+    assert_eq!(
+        body["explanation"]["meaning"],
+        "A mailbox rule was created."
+    );
+    let seen = model.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    let prompt = seen[0].to_string();
+    assert!(prompt.contains(&id));
+    assert!(!prompt.contains(LLM_KEY));
+    assert!(!prompt.contains("CreationTime"), "{prompt}");
+
+    let (_, again) = explain(&app, &id).await;
+    assert_eq!(again["cached"], true);
+    assert_eq!(again["explanation"], body["explanation"]);
+    assert_eq!(model.seen.lock().expect("lock").len(), 1);
 }

@@ -390,6 +390,7 @@ fn assistant(settings: &ServeSettings) -> Option<Arc<aoc_ai::Assistant>> {
         llm,
         cache,
         ask_ttl: config.ask_ttl,
+        explain_ttl: config.explain_ttl,
         sample_tokens: 3_000,
         sample_max: 40,
         after_hours_scan: 100_000,

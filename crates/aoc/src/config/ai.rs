@@ -17,6 +17,7 @@ pub struct AiConfig {
     /// Valkey for the answer cache; `None`: in-process.
     pub redis_url: Option<String>,
     pub ask_ttl: Duration,
+    pub explain_ttl: Duration,
 }
 
 impl AiConfig {
@@ -44,6 +45,11 @@ impl AiConfig {
             1..=604_800,
             ("ASK_CACHE_SECONDS", "ask-cache-seconds"),
         )?;
+        let explain_ttl = seconds(
+            &args.explain_cache_seconds,
+            1..=604_800,
+            ("EXPLAIN_CACHE_SECONDS", "explain-cache-seconds"),
+        )?;
         let redis_url = text(args.redis_url.as_deref());
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
@@ -58,6 +64,7 @@ impl AiConfig {
             llm: llm(args)?,
             redis_url,
             ask_ttl,
+            explain_ttl,
         }))
     }
 }
@@ -171,6 +178,7 @@ mod tests {
             llm_timeout_seconds: "30".into(),
             azure_openai_api_version: "2024-10-21".into(),
             ask_cache_seconds: "3600".into(),
+            explain_cache_seconds: "86400".into(),
             ..AiArgs::default()
         }
     }
@@ -287,6 +295,10 @@ mod tests {
         assert_eq!(
             bad(|a| a.ask_cache_seconds = "forever".into()),
             Some("ASK_CACHE_SECONDS")
+        );
+        assert_eq!(
+            bad(|a| a.explain_cache_seconds = "0".into()),
+            Some("EXPLAIN_CACHE_SECONDS")
         );
         assert_eq!(
             bad(|a| a.redis_url = Some("http://cache:6379".into())),

@@ -23,7 +23,7 @@ use super::*;
 
 /// Every (method, path) the router serves and documents. A route added to the router shows up
 /// in the document by construction (`routes!`); this table makes the test say which.
-const ROUTES: [(&str, &str); 20] = [
+const ROUTES: [(&str, &str); 21] = [
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("GET", "/api/client-config"),
@@ -42,6 +42,7 @@ const ROUTES: [(&str, &str); 20] = [
     ("GET", "/api/sources/coverage"),
     ("POST", "/api/fetch-audit-logs"),
     ("POST", "/api/ask"),
+    ("POST", "/api/events/{id}/explain"),
     ("GET", "/api/audit-trail"),
     ("POST", "/api/webhooks/graph"),
 ];
@@ -689,6 +690,7 @@ async fn every_documented_route_answers_as_documented() {
             llm: None,
             cache: Arc::new(aoc_ai::cache::MemoryCache::default()),
             ask_ttl: std::time::Duration::from_secs(60),
+            explain_ttl: std::time::Duration::from_secs(86_400),
             sample_tokens: 1_000,
             sample_max: 10,
             after_hours_scan: 1_000,
@@ -708,6 +710,18 @@ async fn every_documented_route_answers_as_documented() {
             Some(&json!({ "question": "" })),
             400,
         )
+        .await;
+    let explain = ("POST", "/api/events/{id}/explain");
+    judge
+        .expect(&full, explain, &ev("/explain"), None, 404)
+        .await;
+    let explained = judge
+        .expect(&with_ai, explain, &ev("/explain"), None, 200)
+        .await
+        .json();
+    assert_eq!(explained["written_by"], "aoc");
+    judge
+        .expect(&with_ai, explain, "/api/events/nope/explain", None, 400)
         .await;
 
     // Export, in each format.
