@@ -238,13 +238,7 @@ pub fn explain_request(event: &Event) -> ChatRequest {
 
 /// A model's explanation, if it is one: the three parts, non-empty, at most 10 steps.
 pub fn explanation_from_reply(reply: &str) -> Option<Explanation> {
-    let body = reply.trim();
-    let body = body
-        .strip_prefix("```json")
-        .or_else(|| body.strip_prefix("```"))
-        .and_then(|b| b.strip_suffix("```"))
-        .unwrap_or(body)
-        .trim();
+    let body = crate::llm::json_text(reply);
     let explanation: Explanation = serde_json::from_str(body).ok()?;
     let usable = !explanation.meaning.trim().is_empty()
         && !explanation.why_it_matters.trim().is_empty()

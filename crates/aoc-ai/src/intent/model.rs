@@ -143,13 +143,7 @@ fn one_of(
 /// # Errors
 /// The first thing wrong with the reply.
 pub fn intent_from_reply(reply: &str) -> Result<Intent, IntentError> {
-    let body = reply.trim();
-    let body = body
-        .strip_prefix("```json")
-        .or_else(|| body.strip_prefix("```"))
-        .and_then(|b| b.strip_suffix("```"))
-        .unwrap_or(body)
-        .trim();
+    let body = crate::llm::json_text(reply);
     let Ok(Value::Object(object)) = serde_json::from_str::<Value>(body) else {
         return Err(IntentError::NotJson);
     };

@@ -174,6 +174,16 @@ fn without_url(e: &reqwest::Error) -> String {
     text
 }
 
+/// A model's JSON reply without the Markdown code fence chat models like to wrap it in.
+pub(crate) fn json_text(reply: &str) -> &str {
+    let body = reply.trim();
+    body.strip_prefix("```json")
+        .or_else(|| body.strip_prefix("```"))
+        .and_then(|b| b.strip_suffix("```"))
+        .unwrap_or(body)
+        .trim()
+}
+
 fn tokens(value: &Value) -> u64 {
     value.as_u64().unwrap_or_default()
 }

@@ -8,6 +8,7 @@
 //! anything else, so a repeated question costs no model call.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
@@ -108,11 +109,7 @@ pub async fn ask(
     _budget: Expensive,
     JsonBody(request): JsonBody<AskRequest>,
 ) -> Result<Response, ApiError> {
-    let Some(ai) = state.ai.clone() else {
-        return Err(ApiError::Disabled(
-            "the AI features are off on this server (AI_FEATURES_ENABLED)",
-        ));
-    };
+    let ai = assistant(&state)?;
     let question = request.question.trim().to_owned();
     if question.is_empty() || question.chars().count() > MAX_QUESTION_CHARS {
         return Err(ApiError::invalid(
@@ -123,21 +120,8 @@ pub async fn ask(
     if question.chars().any(char::is_control) {
         return Err(ApiError::invalid("question", "contains control characters"));
     }
-    // Looked up before the question is read, so a repeated question costs no model call. The
-    // data scope is what the caller may see: every tenant of this server (there are no
-    // per-tenant permissions yet), and their role.
-    let role = principal
-        .effective_roles()
-        .last()
-        .map_or("none", |r| r.as_str())
-        .to_owned();
-    let key = CacheKey {
-        kind: "ask",
-        subject: question.clone(),
-        scope: "tenants=all".to_owned(),
-        role,
-        model: ai.model_label(),
-    };
+    // Looked up before the question is read, so a repeated question costs no model call.
+    let key = cache_key("ask", question.clone(), &principal, &ai);
     if let Some(hit) = ai.cache.get(&key).await
         && let Ok(mut answer) = serde_json::from_str::<AskAnswer>(&hit)
     {
@@ -212,6 +196,35 @@ pub async fn ask(
         ai.cache.put(&key, &json, ai.ask_ttl).await;
     }
     Ok(with_audit(answer))
+}
+
+/// The AI features, or the 404 that says they are off.
+pub(crate) fn assistant(state: &AppState) -> Result<Arc<Assistant>, ApiError> {
+    state.ai.clone().ok_or(ApiError::Disabled(
+        "the AI features are off on this server (AI_FEATURES_ENABLED)",
+    ))
+}
+
+/// The cache key of an answer about `subject` for this caller. The data scope is what the
+/// caller may see: every tenant of this server (there are no per-tenant permissions yet), and
+/// their role.
+pub(crate) fn cache_key(
+    kind: &'static str,
+    subject: String,
+    principal: &Principal,
+    ai: &Assistant,
+) -> CacheKey {
+    CacheKey {
+        kind,
+        subject,
+        scope: "tenants=all".to_owned(),
+        role: principal
+            .effective_roles()
+            .last()
+            .map_or("none", |r| r.as_str())
+            .to_owned(),
+        model: ai.model_label(),
+    }
 }
 
 /// What model calls cost, in `/metrics`.

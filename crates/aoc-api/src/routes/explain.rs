@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use aoc_ai::cache::CacheKey;
 use aoc_ai::explain::{
     Explanation, explain_request, explain_without_model, explanation_from_reply,
 };
@@ -20,7 +19,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::ratelimit::Expensive;
 use crate::routes::annotations::{event_id, stored_event};
-use crate::routes::ask::count_tokens;
+use crate::routes::ask::{assistant, cache_key, count_tokens};
 
 /// An event's explanation.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -65,24 +64,10 @@ pub async fn explain(
     _budget: Expensive,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let Some(ai) = state.ai.clone() else {
-        return Err(ApiError::Disabled(
-            "the AI features are off on this server (AI_FEATURES_ENABLED)",
-        ));
-    };
+    let ai = assistant(&state)?;
     let id = event_id(&id)?;
     let event = stored_event(&state, id).await?;
-    let key = CacheKey {
-        kind: "explain",
-        subject: id.to_string(),
-        scope: "tenants=all".to_owned(),
-        role: principal
-            .effective_roles()
-            .last()
-            .map_or("none", |r| r.as_str())
-            .to_owned(),
-        model: ai.model_label(),
-    };
+    let key = cache_key("explain", id.to_string(), &principal, &ai);
     if let Some(hit) = ai.cache.get(&key).await
         && let Ok(mut answer) = serde_json::from_str::<ExplainAnswer>(&hit)
     {
