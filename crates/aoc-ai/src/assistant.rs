@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::budget::TokenBudget;
 use crate::cache::AnswerCache;
 use crate::llm::LlmProvider;
 
@@ -25,6 +26,8 @@ pub struct Assistant {
     pub sample_max: usize,
     /// The most events read to count those outside working hours.
     pub after_hours_scan: usize,
+    /// Each caller's daily model tokens.
+    pub budget: TokenBudget,
 }
 
 impl Assistant {

@@ -8,6 +8,7 @@
 
 pub mod answer;
 pub mod assistant;
+pub mod budget;
 pub mod cache;
 pub mod explain;
 pub mod intent;

@@ -271,6 +271,10 @@ pub struct AiArgs {
     #[arg(long, env = "AZURE_OPENAI_API_VERSION", default_value = "2024-10-21")]
     pub azure_openai_api_version: String,
 
+    /// Model tokens each caller may spend per UTC day; then AOC's parser and summaries answer (0: no limit)
+    #[arg(long, env = "LLM_DAILY_TOKENS_PER_USER", default_value = "200000")]
+    pub llm_daily_tokens_per_user: String,
+
     /// Valkey/Redis for the answer cache, e.g. redis://127.0.0.1:6379 (default: in-process)
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,

@@ -129,7 +129,8 @@ pub async fn ask(
         return Ok(with_audit(answer));
     }
     let mut notes = Vec::new();
-    let (intent, read_by, query) = read_question(&ai, &question, &mut notes).await?;
+    let (intent, read_by, query) =
+        read_question(&ai, &caller(&principal), &question, &mut notes).await?;
 
     let aggregates = state
         .store
@@ -156,14 +157,14 @@ pub async fn ask(
     let sample = aoc_ai::sample::sample(&pool, ai.sample_tokens, ai.sample_max);
 
     let (text, written_by) = match &ai.llm {
-        Some(llm) => match llm
-            .complete(&answer_request(&question, &intent, &figures, &sample))
-            .await
+        Some(_) => match call_model(
+            &ai,
+            &caller(&principal),
+            &answer_request(&question, &intent, &figures, &sample),
+        )
+        .await
         {
-            Ok(reply) => {
-                count_tokens(&reply);
-                (reply.text, "model")
-            }
+            Ok(reply) => (reply.text, "model"),
             Err(e) => {
                 tracing::warn!(error = %e, "the model could not write the answer; answering with the summary");
                 notes.push(format!("The model could not write the answer ({e}); this is AOC's summary of the figures."));
@@ -227,10 +228,36 @@ pub(crate) fn cache_key(
     }
 }
 
-/// What model calls cost, in `/metrics`.
-pub(crate) fn count_tokens(reply: &aoc_ai::ChatReply) {
+/// Who pays for a model call: the caller's tenant and object id.
+pub(crate) fn caller(principal: &Principal) -> String {
+    format!("{}/{}", principal.tenant_id, principal.object_id)
+}
+
+/// One model call for `caller`, within their daily token budget: the reply, or why there is
+/// none (no model, the budget used up, the model failed). Its cost goes to the budget and to
+/// `aoc_llm_tokens_total`.
+pub(crate) async fn call_model(
+    ai: &Assistant,
+    caller: &str,
+    request: &aoc_ai::ChatRequest,
+) -> Result<aoc_ai::ChatReply, String> {
+    let Some(llm) = &ai.llm else {
+        return Err("no model is configured".to_owned());
+    };
+    let today = Utc::now().date_naive();
+    if !ai.budget.allows(caller, today) {
+        metrics::counter!("aoc_llm_budget_refusals_total").increment(1);
+        return Err(format!(
+            "your daily model budget of {} tokens is used up",
+            ai.budget.per_day()
+        ));
+    }
+    let reply = llm.complete(request).await.map_err(|e| e.to_string())?;
+    ai.budget
+        .spend(caller, today, reply.input_tokens + reply.output_tokens);
     metrics::counter!("aoc_llm_tokens_total", "kind" => "input").increment(reply.input_tokens);
     metrics::counter!("aoc_llm_tokens_total", "kind" => "output").increment(reply.output_tokens);
+    Ok(reply)
 }
 
 fn with_audit(answer: AskAnswer) -> Response {
@@ -259,17 +286,15 @@ fn checked(intent: &Intent) -> Result<EventQuery, ApiError> {
 /// else the parser's.
 async fn read_question(
     ai: &Assistant,
+    caller: &str,
     question: &str,
     notes: &mut Vec<String>,
 ) -> Result<(Intent, &'static str, EventQuery), ApiError> {
     let now = Utc::now();
-    if let Some(llm) = &ai.llm {
-        let reading = match llm.complete(&intent_request(question, now)).await {
-            Ok(reply) => {
-                count_tokens(&reply);
-                intent_from_reply(&reply.text).map_err(|e| e.to_string())
-            }
-            Err(e) => Err(e.to_string()),
+    if ai.llm.is_some() {
+        let reading = match call_model(ai, caller, &intent_request(question, now)).await {
+            Ok(reply) => intent_from_reply(&reply.text).map_err(|e| e.to_string()),
+            Err(why) => Err(why),
         };
         match reading.and_then(|intent| {
             checked(&intent)

@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::ratelimit::Expensive;
 use crate::routes::annotations::{event_id, stored_event};
-use crate::routes::ask::{assistant, cache_key, count_tokens};
+use crate::routes::ask::{assistant, cache_key, call_model, caller};
 
 /// An event's explanation.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -76,9 +76,8 @@ pub async fn explain(
     }
     let mut notes = Vec::new();
     let from_model = match &ai.llm {
-        Some(llm) => match llm.complete(&explain_request(&event)).await {
+        Some(_) => match call_model(&ai, &caller(&principal), &explain_request(&event)).await {
             Ok(reply) => {
-                count_tokens(&reply);
                 let explanation = explanation_from_reply(&reply.text);
                 if explanation.is_none() {
                     notes.push(

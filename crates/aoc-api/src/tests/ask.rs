@@ -114,6 +114,7 @@ fn assistant(llm: Option<LlmSettings>) -> Assistant {
         sample_tokens: 2_000,
         sample_max: 20,
         after_hours_scan: 10_000,
+        budget: aoc_ai::budget::TokenBudget::new(0),
     }
 }
 
@@ -383,5 +384,27 @@ async fn a_model_explains_from_the_normalized_event_once_then_the_cache_answers(
     let (_, again) = explain(&app, &id).await;
     assert_eq!(again["cached"], true);
     assert_eq!(again["explanation"], body["explanation"]);
+    assert_eq!(model.seen.lock().expect("lock").len(), 1);
+}
+
+#[tokio::test]
+async fn a_caller_whose_daily_budget_is_spent_gets_aoc_s_answers_without_the_model() {
+    let (model, settings) = model(Mode::Good).await;
+    // Each stand-in reply costs 15 tokens: the reading fits, the answer does not.
+    let mut ai = assistant(Some(settings));
+    ai.budget = aoc_ai::budget::TokenBudget::new(10);
+    let (app, store) = app_with_ai(Some(ai)).await;
+    let (status, body) = ask(&app, "How many sign-ins failed?").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["read_by"], "model");
+    assert_eq!(body["written_by"], "summary");
+    assert!(body["notes"].to_string().contains("budget"), "{body}");
+    assert_eq!(model.seen.lock().expect("lock").len(), 1);
+
+    // The next question is read by the parser, and the model is not called at all.
+    let (status, body) = ask(&app, "How many failed sign-ins since 2025-03-01?").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["read_by"], "parser");
+    assert_eq!(body["figures"]["total"], failed_sign_ins(&store).await.0);
     assert_eq!(model.seen.lock().expect("lock").len(), 1);
 }

@@ -394,5 +394,6 @@ fn assistant(settings: &ServeSettings) -> Option<Arc<aoc_ai::Assistant>> {
         sample_tokens: 3_000,
         sample_max: 40,
         after_hours_scan: 100_000,
+        budget: aoc_ai::budget::TokenBudget::new(config.daily_tokens_per_user),
     }))
 }

@@ -18,6 +18,8 @@ pub struct AiConfig {
     pub redis_url: Option<String>,
     pub ask_ttl: Duration,
     pub explain_ttl: Duration,
+    /// Model tokens each caller may spend per UTC day; 0: no limit.
+    pub daily_tokens_per_user: u64,
 }
 
 impl AiConfig {
@@ -50,6 +52,19 @@ impl AiConfig {
             1..=604_800,
             ("EXPLAIN_CACHE_SECONDS", "explain-cache-seconds"),
         )?;
+        let daily_tokens_per_user = match args.llm_daily_tokens_per_user.trim().parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => {
+                return Err(ConfigError::new(
+                    "LLM_DAILY_TOKENS_PER_USER",
+                    "llm-daily-tokens-per-user",
+                    format!(
+                        "invalid value {:?}: expected a whole number of tokens (0: no limit)",
+                        args.llm_daily_tokens_per_user
+                    ),
+                ));
+            }
+        };
         let redis_url = text(args.redis_url.as_deref());
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
@@ -65,6 +80,7 @@ impl AiConfig {
             redis_url,
             ask_ttl,
             explain_ttl,
+            daily_tokens_per_user,
         }))
     }
 }
@@ -179,6 +195,7 @@ mod tests {
             azure_openai_api_version: "2024-10-21".into(),
             ask_cache_seconds: "3600".into(),
             explain_cache_seconds: "86400".into(),
+            llm_daily_tokens_per_user: "200000".into(),
             ..AiArgs::default()
         }
     }
@@ -299,6 +316,10 @@ mod tests {
         assert_eq!(
             bad(|a| a.explain_cache_seconds = "0".into()),
             Some("EXPLAIN_CACHE_SECONDS")
+        );
+        assert_eq!(
+            bad(|a| a.llm_daily_tokens_per_user = "lots".into()),
+            Some("LLM_DAILY_TOKENS_PER_USER")
         );
         assert_eq!(
             bad(|a| a.redis_url = Some("http://cache:6379".into())),

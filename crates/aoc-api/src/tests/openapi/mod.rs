@@ -694,6 +694,7 @@ async fn every_documented_route_answers_as_documented() {
             sample_tokens: 1_000,
             sample_max: 10,
             after_hours_scan: 1_000,
+            budget: aoc_ai::budget::TokenBudget::new(0),
         })),
         ..state_with(seeded_store().await, ApiSettings::default())
     });
