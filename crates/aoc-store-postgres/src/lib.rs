@@ -4,6 +4,7 @@
 mod annotations;
 mod audit_trail;
 mod fetch_state;
+mod jobs;
 mod partitions;
 mod rows;
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod annotations;
 mod audit_trail;
 mod fetch_state;
 mod fts;
+mod jobs;
 mod rows;
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,7 @@ use crate::{
     CoverageQuery, CoverageRow, EventRef, EventStore, FetchCommit, FetchStateStore, InsertReport,
     NewAuditEntry, RunRecord, SourceState, Store, StoreResult, TagCount, TagRecord,
 };
+use crate::{ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, NewJob};
 
 /// Wraps an engine; a metrics recorder installed by the binary receives the figures.
 pub struct InstrumentedStore {
@@ -256,6 +257,34 @@ impl AuditTrailStore for InstrumentedStore {
             self.inner.note_user_seen(tenant, object_id, name, at),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl JobQueue for InstrumentedStore {
+    async fn enqueue_job(&self, job: &NewJob) -> StoreResult<()> {
+        self.timed("enqueue_job", self.inner.enqueue_job(job)).await
+    }
+    async fn get_job(&self, id: JobId) -> StoreResult<Option<JobRecord>> {
+        self.timed("get_job", self.inner.get_job(id)).await
+    }
+    async fn claim_job(&self, worker: &str, lease: Duration) -> StoreResult<Option<ClaimedJob>> {
+        self.timed("claim_job", self.inner.claim_job(worker, lease))
+            .await
+    }
+    async fn renew_job(&self, id: JobId, worker: &str, lease: Duration) -> StoreResult<bool> {
+        self.timed("renew_job", self.inner.renew_job(id, worker, lease))
+            .await
+    }
+    async fn finish_job(&self, id: JobId, worker: &str, outcome: &JobOutcome) -> StoreResult<bool> {
+        self.timed("finish_job", self.inner.finish_job(id, worker, outcome))
+            .await
+    }
+    async fn purge_jobs(&self) -> StoreResult<u64> {
+        self.timed("purge_jobs", self.inner.purge_jobs()).await
+    }
+    async fn queued_jobs(&self) -> StoreResult<u64> {
+        self.timed("queued_jobs", self.inner.queued_jobs()).await
     }
 }
 

@@ -2,8 +2,8 @@
 //! errors, the row codec and filter builder shared by the engines, and (behind the `testsuite`
 //! feature) the behaviour suite that every engine must pass.
 //!
-//! The trait grows by capability (events, fetch state and leases, annotations, the audit trail;
-//! jobs, alerts and sink cursors as those features arrive), so each part can be read alone.
+//! The trait grows by capability (events, fetch state and leases, annotations, the audit trail,
+//! the job queue; alerts and sink cursors as those features arrive), so each part can be read alone.
 
 mod annotations;
 mod audit_trail;
@@ -13,6 +13,7 @@ mod error;
 mod fetch_state;
 pub mod filter;
 mod instrumented;
+mod jobs;
 mod payload;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
@@ -42,6 +43,10 @@ pub use filter::{
     AggregateSql, Bind, Dialect, SqlFilter, TopColumn, aggregate_interval, event_filter, into_page,
 };
 pub use instrumented::InstrumentedStore;
+pub use jobs::{
+    ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, JobStatus, NewJob, abandoned_error,
+    storable_json,
+};
 
 /// What an idempotent insert did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -106,7 +111,9 @@ pub trait EventStore: Send + Sync {
 
 /// A complete storage engine.
 #[async_trait]
-pub trait Store: EventStore + FetchStateStore + AnnotationStore + AuditTrailStore {
+pub trait Store:
+    EventStore + FetchStateStore + AnnotationStore + AuditTrailStore + JobQueue
+{
     /// `sqlite` or `postgres`, for health output and logs.
     fn engine(&self) -> &'static str;
 

@@ -6,6 +6,7 @@ mod annotations;
 mod audit_trail;
 pub mod data;
 mod fetch_state;
+mod jobs;
 
 pub use annotations::{
     annotation_text_is_harmless, annotations_die_with_their_event, annotations_follow_retention,
@@ -25,6 +26,12 @@ pub use fetch_state::{
     list_content_keeps_statuses, mark_content_expired_records_the_gap,
     prune_fetch_state_forgets_old_hours_and_blobs, record_run_keeps_source_health,
     watermark_only_moves_forward,
+};
+
+pub use jobs::{
+    a_dead_workers_job_is_taken_again_and_finished_once, a_job_runs_from_queued_to_succeeded,
+    a_job_that_keeps_losing_its_worker_fails, finished_jobs_are_kept_for_their_time_then_purged,
+    jobs_are_taken_oldest_first_and_by_one_worker_each,
 };
 
 use std::collections::HashSet;
@@ -87,6 +94,7 @@ macro_rules! store_behaviour_suite {
             first_sighting_is_reported_once,
             first_sighting_race_has_one_winner
         );
+        $crate::job_queue_behaviour_suite!($make);
     };
     (@tests $make:path; $($name:ident),* $(,)?) => {
         $(
@@ -96,6 +104,21 @@ macro_rules! store_behaviour_suite {
                 $crate::testsuite::$name(&*store).await;
             }
         )*
+    };
+}
+
+/// The job queue's behaviour alone, for queues outside the store (Valkey); `$make` builds a
+/// fresh, empty queue (something that dereferences to a `JobQueue`) from a test name.
+#[macro_export]
+macro_rules! job_queue_behaviour_suite {
+    ($make:path) => {
+        $crate::store_behaviour_suite!(@tests $make;
+            a_job_runs_from_queued_to_succeeded,
+            jobs_are_taken_oldest_first_and_by_one_worker_each,
+            a_dead_workers_job_is_taken_again_and_finished_once,
+            a_job_that_keeps_losing_its_worker_fails,
+            finished_jobs_are_kept_for_their_time_then_purged
+        );
     };
 }
 
