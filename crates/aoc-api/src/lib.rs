@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod export;
+pub mod jobs;
 pub mod openapi;
 mod params;
 pub mod ratelimit;
@@ -45,6 +46,10 @@ pub struct ApiSettings {
     pub export_max_rows: u64,
     /// Requests per caller and minute on the expensive routes (export, aggregations); 0: no limit.
     pub expensive_per_minute: u32,
+    /// How long a job and its result are kept (from its enqueueing, and again from its end).
+    pub job_keep: std::time::Duration,
+    /// How many workers may take a job in turn (a worker dying mid-job counts) before it fails.
+    pub job_max_attempts: u32,
 }
 
 impl Default for ApiSettings {
@@ -54,6 +59,8 @@ impl Default for ApiSettings {
             max_body_bytes: 1024 * 1024,
             export_max_rows: 1_000_000,
             expensive_per_minute: 60,
+            job_keep: std::time::Duration::from_secs(24 * 3600),
+            job_max_attempts: 3,
         }
     }
 }
@@ -75,4 +82,6 @@ pub struct AppState {
     pub auth: Option<Arc<auth::Authenticator>>,
     /// The AI features (ask). `None` switches them off: their routes answer 404.
     pub ai: Option<Arc<aoc_ai::Assistant>>,
+    /// The job queue: Valkey's when `REDIS_URL` is set, else the store's own.
+    pub jobs: Arc<dyn aoc_store::JobQueue>,
 }

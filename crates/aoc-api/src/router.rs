@@ -26,7 +26,7 @@ use crate::auth::{self, Role, require};
 use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{
-    aggregations, annotations, ask, audit_trail, client_config, events, explain, export, fetch,
+    aggregations, annotations, ask, audit_trail, client_config, events, explain, export, fetch, jobs,
     health, me, sources, webhooks,
 };
 use crate::telemetry::{self, REQUEST_ID};
@@ -65,6 +65,7 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(annotations::list_tags))
         .routes(routes!(sources::list))
         .routes(routes!(sources::coverage))
+        .routes(routes!(jobs::get_job))
         .route_layer(require(Role::Reader));
     let analyst = OpenApiRouter::default()
         .routes(routes!(export::export))

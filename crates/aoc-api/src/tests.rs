@@ -50,6 +50,7 @@ fn fixture_events() -> Vec<aoc_model::Event> {
 /// The state of a server without collection or webhook.
 fn state_with(store: Arc<dyn Store>, settings: ApiSettings) -> AppState {
     AppState {
+        jobs: Arc::clone(&store) as Arc<dyn aoc_store::JobQueue>,
         store,
         metrics: metrics(),
         settings: Arc::new(settings),

@@ -51,6 +51,8 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Run the Microsoft 365 simulator: token endpoint, Graph audit logs and Management Activity API
     Simulate(SimulateArgs),
+    /// Run queued jobs (questions asked with "async": true) beside `aoc serve`; start as many as needed
+    Worker(WorkerArgs),
 }
 
 /// Where and how to collect from Microsoft 365. One tenant from TENANT_ID / CLIENT_ID /
@@ -232,7 +234,61 @@ pub struct ServeArgs {
     pub ai: AiArgs,
 
     #[command(flatten)]
+    pub jobs: JobArgs,
+
+    #[command(flatten)]
     pub collect: CollectArgs,
+}
+
+#[derive(Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub ai: AiArgs,
+
+    #[command(flatten)]
+    pub jobs: JobArgs,
+}
+
+/// Valkey, the job queue and its workers. Without REDIS_URL the queue lives in the database and
+/// the answer cache in each process.
+#[derive(Args, Clone)]
+pub struct JobArgs {
+    /// Valkey/Redis for the job queue and the answer cache, e.g. redis://127.0.0.1:6379 (default: the database and in-process)
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Jobs this process runs at once (1 – 64); 0 in `aoc serve` leaves them to `aoc worker` processes
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value = "2")]
+    pub worker_concurrency: String,
+
+    /// How long a job and its result are kept after it ends, in seconds (60 – 2592000)
+    #[arg(long, env = "JOB_RESULT_SECONDS", default_value = "86400")]
+    pub job_result_seconds: String,
+
+    /// How long a job may run before it is failed, in seconds (10 – 86400)
+    #[arg(long, env = "JOB_TIMEOUT_SECONDS", default_value = "300")]
+    pub job_timeout_seconds: String,
+
+    /// How long a worker holds a job without renewing; a stopped worker's job is retried after it (2 – 600 s)
+    #[arg(long, env = "JOB_LEASE_SECONDS", default_value = "30")]
+    pub job_lease_seconds: String,
+
+    /// How many workers may take a job in turn before it is failed (1 – 10)
+    #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value = "3")]
+    pub job_max_attempts: String,
+}
+
+impl Default for JobArgs {
+    fn default() -> Self {
+        Self {
+            redis_url: None,
+            worker_concurrency: "2".into(),
+            job_result_seconds: "86400".into(),
+            job_timeout_seconds: "300".into(),
+            job_lease_seconds: "30".into(),
+            job_max_attempts: "3".into(),
+        }
+    }
 }
 
 /// The AI features (ask): off unless AI_FEATURES_ENABLED is true. Without LLM_PROVIDER they
@@ -274,10 +330,6 @@ pub struct AiArgs {
     /// Model tokens each caller may spend per UTC day; then AOC's parser and summaries answer (0: no limit)
     #[arg(long, env = "LLM_DAILY_TOKENS_PER_USER", default_value = "200000")]
     pub llm_daily_tokens_per_user: String,
-
-    /// Valkey/Redis for the answer cache, e.g. redis://127.0.0.1:6379 (default: in-process)
-    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
 
     /// How long an answer is served from the cache, in seconds (1 – 604800)
     #[arg(long, env = "ASK_CACHE_SECONDS", default_value = "3600")]

@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod logging;
 mod sample;
+mod services;
 mod storage;
 
 use std::process::ExitCode;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
             Command::Dedupe(args) => commands::dedupe::run(&cli.global, args).await,
             Command::Fetch(args) => commands::fetch::run(&cli.global, args).await,
             Command::Simulate(args) => commands::simulate::run(args).await,
+            Command::Worker(args) => commands::worker::run(&cli.global, args).await,
         }
     });
     match outcome {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use aoc_ai::cache::CacheKey;
 use aoc_ai::intent::{intent_from_reply, intent_request};
 use aoc_ai::{Aggregation, Assistant, Intent, parse_question};
 use aoc_model::{AggregateSpec, Cursor, Event, EventQuery, PageSize};
+use aoc_store::{JobId, JobStatus, NewJob, Store};
 
 use crate::AppState;
 use crate::audit::AuditDetails;
@@ -42,6 +44,11 @@ pub struct AskRequest {
     /// The question, in plain words (at most 500 characters).
     #[schema(example = "How many failed sign-ins in the last 24 hours, and from which IPs?")]
     question: String,
+    /// Answer in the background: the reply is at once a `202` with a `job_id` to poll at
+    /// `GET /api/jobs/{job_id}`.
+    #[serde(default, rename = "async")]
+    #[schema(rename = "async", default = false)]
+    run_async: bool,
 }
 
 /// An answer, with everything it rests on.
@@ -93,6 +100,8 @@ pub struct AskAnswer {
     request_body = AskRequest,
     responses(
         (status = 200, description = "The answer.", body = AskAnswer),
+        (status = 202, description = "With `\"async\": true`: the question is queued as a \
+            job; poll `GET /api/jobs/{job_id}` (also in `Location`).", body = JobAccepted),
         (status = 400, response = crate::openapi::responses::BadRequest),
         (status = 404, description = "The AI features are off on this server \
             (`/problems/not-found`).",
@@ -110,7 +119,51 @@ pub async fn ask(
     JsonBody(request): JsonBody<AskRequest>,
 ) -> Result<Response, ApiError> {
     let ai = assistant(&state)?;
-    let question = request.question.trim().to_owned();
+    let question = valid_question(&request.question)?;
+    let asker = Asker::of(&principal);
+    if request.run_async {
+        return enqueue(&state, asker, question).await;
+    }
+    let answer = answer(state.store.as_ref(), &ai, &asker, question).await?;
+    Ok(with_audit(answer))
+}
+
+/// Who asks, as far as an answer depends on it: whose model budget pays, and the role that
+/// shapes the cache scope. A job carries it, so a worker answers exactly as the route would.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Asker {
+    /// The caller's tenant and object id: the budget's key and a job's owner.
+    pub caller: String,
+    /// The caller's highest role.
+    pub role: String,
+}
+
+impl Asker {
+    pub(crate) fn of(principal: &Principal) -> Self {
+        Self {
+            caller: caller(principal),
+            role: principal
+                .effective_roles()
+                .last()
+                .map_or("none", |r| r.as_str())
+                .to_owned(),
+        }
+    }
+}
+
+/// What an `ask` job carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AskJob {
+    pub question: String,
+    pub asker: Asker,
+}
+
+/// The kind of the jobs that answer a question.
+pub(crate) const ASK_JOB: &str = "ask";
+
+/// A question as asked, trimmed, or why it cannot be.
+fn valid_question(raw: &str) -> Result<String, ApiError> {
+    let question = raw.trim().to_owned();
     if question.is_empty() || question.chars().count() > MAX_QUESTION_CHARS {
         return Err(ApiError::invalid(
             "question",
@@ -120,20 +173,73 @@ pub async fn ask(
     if question.chars().any(char::is_control) {
         return Err(ApiError::invalid("question", "contains control characters"));
     }
+    Ok(question)
+}
+
+/// Async mode: the question becomes a job; 202 with its id and where to poll it.
+async fn enqueue(state: &AppState, asker: Asker, question: String) -> Result<Response, ApiError> {
+    let question_chars = question.chars().count();
+    let job = NewJob {
+        id: JobId::new(),
+        kind: ASK_JOB.to_owned(),
+        owner: asker.caller.clone(),
+        payload: serde_json::to_value(AskJob { question, asker })
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        max_attempts: state.settings.job_max_attempts,
+        keep: state.settings.job_keep,
+    };
+    state.jobs.enqueue_job(&job).await?;
+    metrics::counter!("aoc_jobs_enqueued_total", "kind" => ASK_JOB).increment(1);
+    let status_url = format!("/api/jobs/{}", job.id);
+    let details = AuditDetails::default()
+        .with("question_chars", question_chars)
+        .with("async", true)
+        .with("job_id", job.id.to_string());
+    let mut response = (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, status_url.clone())],
+        Json(JobAccepted {
+            job_id: job.id.to_string(),
+            status: JobStatus::Queued,
+            status_url,
+        }),
+    )
+        .into_response();
+    response.extensions_mut().insert(details);
+    Ok(response)
+}
+
+/// A question taken as a job.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobAccepted {
+    /// Poll `GET /api/jobs/{job_id}` for its status and, once done, the answer.
+    #[schema(example = "019ac4d2-7d7e-7c1a-9f7e-3c2b8e0d4a11")]
+    job_id: String,
+    #[schema(value_type = String, example = "queued")]
+    status: JobStatus,
+    #[schema(example = "/api/jobs/019ac4d2-7d7e-7c1a-9f7e-3c2b8e0d4a11")]
+    status_url: String,
+}
+
+/// Answers `question` for `asker`: the route's synchronous answer and an `ask` job's result.
+pub(crate) async fn answer(
+    store: &dyn Store,
+    ai: &Assistant,
+    asker: &Asker,
+    question: String,
+) -> Result<AskAnswer, ApiError> {
     // Looked up before the question is read, so a repeated question costs no model call.
-    let key = cache_key("ask", question.clone(), &principal, &ai);
+    let key = cache_key("ask", question.clone(), asker, ai);
     if let Some(hit) = ai.cache.get(&key).await
         && let Ok(mut answer) = serde_json::from_str::<AskAnswer>(&hit)
     {
         answer.cached = true;
-        return Ok(with_audit(answer));
+        return Ok(answer);
     }
     let mut notes = Vec::new();
-    let (intent, read_by, query) =
-        read_question(&ai, &caller(&principal), &question, &mut notes).await?;
+    let (intent, read_by, query) = read_question(ai, &asker.caller, &question, &mut notes).await?;
 
-    let aggregates = state
-        .store
+    let aggregates = store
         .aggregate_events(
             &query,
             &AggregateSpec {
@@ -142,9 +248,9 @@ pub async fn ask(
             },
         )
         .await?;
-    let pool = newest_events(&state, &query, SAMPLE_POOL).await?;
+    let pool = newest_events(store, &query, SAMPLE_POOL).await?;
     let after_hours = if intent.after_hours {
-        Some(count_after_hours(&state, &query, &ai, &mut notes).await?)
+        Some(count_after_hours(store, &query, ai, &mut notes).await?)
     } else {
         None
     };
@@ -158,8 +264,8 @@ pub async fn ask(
 
     let (text, written_by) = match &ai.llm {
         Some(_) => match call_model(
-            &ai,
-            &caller(&principal),
+            ai,
+            &asker.caller,
             &answer_request(&question, &intent, &figures, &sample),
         )
         .await
@@ -196,7 +302,7 @@ pub async fn ask(
     if let Ok(json) = serde_json::to_string(&answer) {
         ai.cache.put(&key, &json, ai.ask_ttl).await;
     }
-    Ok(with_audit(answer))
+    Ok(answer)
 }
 
 /// The AI features, or the 404 that says they are off.
@@ -212,18 +318,14 @@ pub(crate) fn assistant(state: &AppState) -> Result<Arc<Assistant>, ApiError> {
 pub(crate) fn cache_key(
     kind: &'static str,
     subject: String,
-    principal: &Principal,
+    asker: &Asker,
     ai: &Assistant,
 ) -> CacheKey {
     CacheKey {
         kind,
         subject,
         scope: "tenants=all".to_owned(),
-        role: principal
-            .effective_roles()
-            .last()
-            .map_or("none", |r| r.as_str())
-            .to_owned(),
+        role: asker.role.clone(),
         model: ai.model_label(),
     }
 }
@@ -317,7 +419,7 @@ async fn read_question(
 
 /// The newest `limit` matching events, without their raw records.
 async fn newest_events(
-    state: &AppState,
+    store: &dyn Store,
     query: &EventQuery,
     limit: u32,
 ) -> Result<Vec<Event>, ApiError> {
@@ -327,12 +429,12 @@ async fn newest_events(
         cursor: None,
         ..query.clone()
     };
-    Ok(state.store.query_events(&query).await?.items)
+    Ok(store.query_events(&query).await?.items)
 }
 
 /// Matching events outside working hours, counted over at most `after_hours_scan` of them.
 async fn count_after_hours(
-    state: &AppState,
+    store: &dyn Store,
     query: &EventQuery,
     ai: &Assistant,
     notes: &mut Vec<String>,
@@ -345,7 +447,7 @@ async fn count_after_hours(
     };
     let (mut seen, mut count) = (0_usize, 0_u64);
     loop {
-        let page = state.store.query_events(&page_query).await?;
+        let page = store.query_events(&page_query).await?;
         seen += page.items.len();
         count += page.items.iter().filter(|e| is_after_hours(e)).count() as u64;
         match page.next_cursor.as_deref().map(Cursor::decode) {

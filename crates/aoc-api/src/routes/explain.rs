@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::ratelimit::Expensive;
 use crate::routes::annotations::{event_id, stored_event};
-use crate::routes::ask::{assistant, cache_key, call_model, caller};
+use crate::routes::ask::{Asker, assistant, cache_key, call_model};
 
 /// An event's explanation.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -67,7 +67,8 @@ pub async fn explain(
     let ai = assistant(&state)?;
     let id = event_id(&id)?;
     let event = stored_event(&state, id).await?;
-    let key = cache_key("explain", id.to_string(), &principal, &ai);
+    let asker = Asker::of(&principal);
+    let key = cache_key("explain", id.to_string(), &asker, &ai);
     if let Some(hit) = ai.cache.get(&key).await
         && let Ok(mut answer) = serde_json::from_str::<ExplainAnswer>(&hit)
     {
@@ -76,7 +77,7 @@ pub async fn explain(
     }
     let mut notes = Vec::new();
     let from_model = match &ai.llm {
-        Some(_) => match call_model(&ai, &caller(&principal), &explain_request(&event)).await {
+        Some(_) => match call_model(&ai, &asker.caller, &explain_request(&event)).await {
             Ok(reply) => {
                 let explanation = explanation_from_reply(&reply.text);
                 if explanation.is_none() {

@@ -7,6 +7,7 @@ pub mod events;
 pub mod explain;
 pub mod export;
 pub mod fetch;
+pub mod jobs;
 pub mod health;
 pub mod me;
 pub mod sources;

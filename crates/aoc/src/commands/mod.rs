@@ -4,3 +4,4 @@ pub mod import;
 pub mod migrate;
 pub mod serve;
 pub mod simulate;
+pub mod worker;

@@ -17,7 +17,7 @@ use aoc_store::Store;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::auth::{AuthConfig, Off};
 use crate::config::{ConfigError, DatabaseUrl, ServeSettings};
-use crate::{collection, sample, storage};
+use crate::{collection, sample, services, storage};
 
 /// Largest request body the API accepts.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -123,6 +123,21 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             None
         }
     };
+    let ai = services::assistant(settings.ai.as_ref(), &settings.jobs);
+    let jobs = services::job_queue(&settings.jobs, &store).await?;
+    if settings.jobs.concurrency > 0 {
+        let worker = aoc_jobs::Worker::new(
+            Arc::clone(&jobs),
+            Arc::new(aoc_api::jobs::ApiJobs::new(Arc::clone(&store), ai.clone())),
+            settings.jobs.worker_settings(),
+        );
+        let mut stopped = stopped.clone();
+        tasks.push(tokio::spawn(worker.run(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })));
+    } else {
+        tracing::info!("no job worker in this process (WORKER_CONCURRENCY=0): `aoc worker` runs the jobs");
+    }
     let app = aoc_api::router(AppState {
         store,
         metrics,
@@ -131,11 +146,14 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             max_body_bytes: MAX_BODY_BYTES,
             export_max_rows: settings.export_max_rows,
             expensive_per_minute: settings.rate_limit_per_minute,
+            job_keep: settings.jobs.keep,
+            job_max_attempts: settings.jobs.max_attempts,
         }),
         collection: collector,
         webhook,
         auth,
-        ai: assistant(&settings),
+        ai,
+        jobs,
     });
     tracing::info!(url = %format!("http://{}", settings.bind), "listening");
     // The peer address reaches the handlers: the audit trail records where each request came from.
@@ -352,48 +370,3 @@ async fn stats_task(
     }
 }
 
-/// The AI features, when on: the model (if one is configured) and the answer cache (Valkey when
-/// `REDIS_URL` is set, in-process otherwise).
-fn assistant(settings: &ServeSettings) -> Option<Arc<aoc_ai::Assistant>> {
-    let config = settings.ai.as_ref()?;
-    let llm = match config.llm.clone().map(aoc_ai::llm::provider) {
-        Some(Ok(llm)) => Some(llm),
-        Some(Err(e)) => {
-            tracing::error!(error = %e, "the language model client cannot be set up; answering with AOC's parser and summaries");
-            None
-        }
-        None => None,
-    };
-    let cache: Arc<dyn aoc_ai::cache::AnswerCache> = match config.redis_url.as_deref() {
-        Some(url) => match aoc_ai::cache::ValkeyCache::new(url) {
-            Ok(cache) => Arc::new(cache),
-            Err(_) => {
-                tracing::error!("REDIS_URL cannot be read; caching answers in this process");
-                Arc::new(aoc_ai::cache::MemoryCache::default())
-            }
-        },
-        None => Arc::new(aoc_ai::cache::MemoryCache::default()),
-    };
-    tracing::info!(
-        model = llm
-            .as_ref()
-            .map(|l| l.model().to_owned())
-            .unwrap_or_else(|| "none (AOC's parser)".into()),
-        cache = if config.redis_url.is_some() {
-            "valkey"
-        } else {
-            "in-process"
-        },
-        "AI features on"
-    );
-    Some(Arc::new(aoc_ai::Assistant {
-        llm,
-        cache,
-        ask_ttl: config.ask_ttl,
-        explain_ttl: config.explain_ttl,
-        sample_tokens: 3_000,
-        sample_max: 40,
-        after_hours_scan: 100_000,
-        budget: aoc_ai::budget::TokenBudget::new(config.daily_tokens_per_user),
-    }))
-}

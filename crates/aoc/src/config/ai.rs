@@ -14,8 +14,6 @@ use crate::cli::AiArgs;
 pub struct AiConfig {
     /// The model; `None`: parser and summaries only.
     pub llm: Option<LlmSettings>,
-    /// Valkey for the answer cache; `None`: in-process.
-    pub redis_url: Option<String>,
     pub ask_ttl: Duration,
     pub explain_ttl: Duration,
     /// Model tokens each caller may spend per UTC day; 0: no limit.
@@ -65,19 +63,8 @@ impl AiConfig {
                 ));
             }
         };
-        let redis_url = text(args.redis_url.as_deref());
-        if let Some(url) = &redis_url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
-        {
-            return Err(ConfigError::new(
-                "REDIS_URL",
-                "redis-url",
-                "expected redis://HOST:PORT or rediss://HOST:PORT",
-            ));
-        }
         Ok(Some(Self {
             llm: llm(args)?,
-            redis_url,
             ask_ttl,
             explain_ttl,
             daily_tokens_per_user,
@@ -85,14 +72,14 @@ impl AiConfig {
     }
 }
 
-fn text(value: Option<&str>) -> Option<String> {
+pub(super) fn text(value: Option<&str>) -> Option<String> {
     value
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
 }
 
-fn seconds(
+pub(super) fn seconds(
     value: &str,
     range: std::ops::RangeInclusive<u64>,
     (var, flag): (&'static str, &'static str),
@@ -320,10 +307,6 @@ mod tests {
         assert_eq!(
             bad(|a| a.llm_daily_tokens_per_user = "lots".into()),
             Some("LLM_DAILY_TOKENS_PER_USER")
-        );
-        assert_eq!(
-            bad(|a| a.redis_url = Some("http://cache:6379".into())),
-            Some("REDIS_URL")
         );
     }
 }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 pub mod ai;
 pub mod auth;
 pub mod collect;
+pub mod jobs;
 
 use crate::cli::ServeArgs;
 
@@ -180,6 +181,7 @@ pub struct ServeSettings {
     pub auth: auth::AuthConfig,
     /// `None`: the AI features are off.
     pub ai: Option<ai::AiConfig>,
+    pub jobs: jobs::JobsConfig,
 }
 
 impl ServeSettings {
@@ -196,6 +198,7 @@ impl ServeSettings {
         })?;
         // Off the loopback interface, only with sign-in (or when told it is insecure).
         let ai = ai::AiConfig::from_args(&args.ai)?;
+        let jobs = jobs::JobsConfig::from_args(&args.jobs, jobs::JobProcess::Serve)?;
         let auth = auth::AuthConfig::from_args(&args.auth, bind)?;
         let retention_days = match args.retention_days.trim().parse::<u32>() {
             Ok(days) if (1..=36_500).contains(&days) => days,
@@ -301,6 +304,7 @@ impl ServeSettings {
             collect,
             auth,
             ai,
+            jobs,
         })
     }
 }
@@ -382,6 +386,7 @@ mod tests {
                 ..Default::default()
             },
             ai: crate::cli::AiArgs::default(),
+            jobs: crate::cli::JobArgs::default(),
             collect: crate::cli::CollectArgs {
                 azure_cloud: "public".into(),
                 backfill_hours: "24".into(),

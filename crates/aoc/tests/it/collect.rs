@@ -140,7 +140,7 @@ fn collector(
 /// AOC's API over `store` and `collector`, on a loopback port.
 async fn serve_api(store: Arc<dyn Store>, collector: Collector) -> String {
     let app = aoc_api::router(aoc_api::AppState {
-        store,
+        store: Arc::clone(&store),
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
             .build_recorder()
             .handle(),
@@ -149,6 +149,7 @@ async fn serve_api(store: Arc<dyn Store>, collector: Collector) -> String {
         webhook: None,
         auth: None,
         ai: None,
+        jobs: Arc::clone(&store) as Arc<dyn aoc_store::JobQueue>,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -42,6 +42,7 @@ async fn subscriptions_validate_notify_and_renew_through_the_real_route() {
         webhook: Some(Arc::new(GraphWebhook::new(CLIENT_STATE.into(), tx))),
         auth: None,
         ai: None,
+        jobs: Arc::clone(&store) as Arc<dyn aoc_store::JobQueue>,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
