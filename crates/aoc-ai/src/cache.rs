@@ -123,6 +123,8 @@ impl AnswerCache for MemoryCache {
 pub struct ValkeyCache {
     client: redis::Client,
     connection: Mutex<Connection>,
+    /// Put before every key, so several AOC deployments can share one Valkey.
+    namespace: String,
 }
 
 enum Connection {
@@ -140,7 +142,19 @@ impl ValkeyCache {
         Ok(Self {
             client: redis::Client::open(url)?,
             connection: Mutex::new(Connection::Never),
+            namespace: String::new(),
         })
+    }
+
+    /// The same cache with every key under `namespace` (e.g. `prod-eu:`).
+    #[must_use]
+    pub fn in_namespace(mut self, namespace: &str) -> Self {
+        namespace.clone_into(&mut self.namespace);
+        self
+    }
+
+    fn key(&self, key: &CacheKey) -> String {
+        format!("{}{}", self.namespace, key.storage_key())
     }
 
     async fn connection(&self) -> Option<redis::aio::ConnectionManager> {
@@ -208,7 +222,7 @@ impl AnswerCache for ValkeyCache {
             return None;
         };
         let mut command = redis::cmd("GET");
-        command.arg(key.storage_key());
+        command.arg(self.key(key));
         let reply = command.query_async::<Option<String>>(&mut conn);
         match tokio::time::timeout(OP_TIMEOUT, reply).await {
             Ok(Ok(found)) => counted(key.kind, found),
@@ -229,11 +243,7 @@ impl AnswerCache for ValkeyCache {
         };
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut command = redis::cmd("SET");
-        command
-            .arg(key.storage_key())
-            .arg(value)
-            .arg("PX")
-            .arg(millis);
+        command.arg(self.key(key)).arg(value).arg("PX").arg(millis);
         let reply = command.exec_async(&mut conn);
         match tokio::time::timeout(OP_TIMEOUT, reply).await {
             Ok(Ok(())) => {}

@@ -26,8 +26,8 @@ use crate::auth::{self, Role, require};
 use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{
-    aggregations, annotations, ask, audit_trail, client_config, events, explain, export, fetch, jobs,
-    health, me, sources, webhooks,
+    aggregations, annotations, ask, audit_trail, client_config, events, explain, export, fetch,
+    health, jobs, me, sources, webhooks,
 };
 use crate::telemetry::{self, REQUEST_ID};
 use crate::ui;

@@ -174,12 +174,20 @@ impl ValkeyJobQueue {
     /// # Errors
     /// [`StoreError::Unavailable`] when Valkey cannot be reached.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with_prefix(url, "aoc:{jobs}:").await
+    }
+
+    /// Connects, keeping the queue's keys under `prefix` (tests, or several AOCs on one Valkey).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Valkey cannot be reached.
+    pub async fn connect_with_prefix(url: &str, prefix: &str) -> StoreResult<Self> {
         let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
         let connection = tokio::time::timeout(OP_TIMEOUT, client.get_connection_manager())
             .await
             .map_err(|_| StoreError::Unavailable("Valkey did not answer in time".into()))?
             .map_err(|e| unavailable(&e))?;
-        Ok(Self::with_prefix(connection, "aoc:{jobs}:"))
+        Ok(Self::with_prefix(connection, prefix))
     }
 
     /// A queue over an open connection, its keys under `prefix` (tests use their own).

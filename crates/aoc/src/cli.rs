@@ -257,6 +257,10 @@ pub struct JobArgs {
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
+    /// Put before every Valkey key, so several AOC deployments can share one Valkey, e.g. prod-eu
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "")]
+    pub redis_key_prefix: String,
+
     /// Jobs this process runs at once (1 – 64); 0 in `aoc serve` leaves them to `aoc worker` processes
     #[arg(long, env = "WORKER_CONCURRENCY", default_value = "2")]
     pub worker_concurrency: String,
@@ -282,6 +286,7 @@ impl Default for JobArgs {
     fn default() -> Self {
         Self {
             redis_url: None,
+            redis_key_prefix: String::new(),
             worker_concurrency: "2".into(),
             job_result_seconds: "86400".into(),
             job_timeout_seconds: "300".into(),

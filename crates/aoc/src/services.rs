@@ -24,7 +24,7 @@ pub fn assistant(ai: Option<&AiConfig>, jobs: &JobsConfig) -> Option<Arc<aoc_ai:
     };
     let cache: Arc<dyn aoc_ai::cache::AnswerCache> = match jobs.redis_url.as_deref() {
         Some(url) => match aoc_ai::cache::ValkeyCache::new(url) {
-            Ok(cache) => Arc::new(cache),
+            Ok(cache) => Arc::new(cache.in_namespace(&jobs.key_namespace)),
             Err(_) => {
                 tracing::error!("REDIS_URL cannot be read; caching answers in this process");
                 Arc::new(aoc_ai::cache::MemoryCache::default())
@@ -64,7 +64,8 @@ pub async fn job_queue(
 ) -> anyhow::Result<Arc<dyn JobQueue>> {
     match jobs.redis_url.as_deref() {
         Some(url) => {
-            let queue = aoc_jobs::ValkeyJobQueue::connect(url)
+            let prefix = format!("{}aoc:{{jobs}}:", jobs.key_namespace);
+            let queue = aoc_jobs::ValkeyJobQueue::connect_with_prefix(url, &prefix)
                 .await
                 // The error carries no URL: it may hold a password.
                 .context("REDIS_URL: Valkey cannot be reached for the job queue")?;

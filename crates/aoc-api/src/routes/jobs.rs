@@ -81,9 +81,9 @@ pub async fn get_job(
     principal: Principal,
     Path(job_id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let id: JobId = job_id
-        .parse()
-        .map_err(|_| ApiError::invalid("job_id", "expected a job id as returned by POST /api/ask"))?;
+    let id: JobId = job_id.parse().map_err(|_| {
+        ApiError::invalid("job_id", "expected a job id as returned by POST /api/ask")
+    })?;
     let job = state
         .jobs
         .get_job(id)

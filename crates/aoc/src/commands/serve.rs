@@ -136,7 +136,9 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             let _ = stopped.wait_for(|stop| *stop).await;
         })));
     } else {
-        tracing::info!("no job worker in this process (WORKER_CONCURRENCY=0): `aoc worker` runs the jobs");
+        tracing::info!(
+            "no job worker in this process (WORKER_CONCURRENCY=0): `aoc worker` runs the jobs"
+        );
     }
     let app = aoc_api::router(AppState {
         store,
@@ -369,4 +371,3 @@ async fn stats_task(
         metrics.run_upkeep();
     }
 }
-

@@ -13,6 +13,8 @@ use crate::cli::JobArgs;
 pub struct JobsConfig {
     /// Valkey for the queue and the answer cache; `None`: the database and in-process.
     pub redis_url: Option<String>,
+    /// Before every Valkey key: `` or `prod-eu:`.
+    pub key_namespace: String,
     /// Jobs run at once here; 0 (only in `aoc serve`): none.
     pub concurrency: usize,
     pub keep: Duration,
@@ -40,6 +42,23 @@ impl JobsConfig {
                 "expected redis://HOST:PORT or rediss://HOST:PORT",
             ));
         }
+        let prefix = args.redis_key_prefix.trim();
+        if prefix.len() > 64
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(ConfigError::new(
+                "REDIS_KEY_PREFIX",
+                "redis-key-prefix",
+                "expected at most 64 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        let key_namespace = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}:")
+        };
         let lowest = match process {
             JobProcess::Serve => 0,
             JobProcess::Worker => 1,
@@ -72,6 +91,7 @@ impl JobsConfig {
         };
         Ok(Self {
             redis_url,
+            key_namespace,
             concurrency,
             keep: seconds(
                 &args.job_result_seconds,
@@ -109,7 +129,9 @@ mod tests {
     fn bad(change: impl Fn(&mut JobArgs), process: JobProcess) -> Option<&'static str> {
         let mut args = JobArgs::default();
         change(&mut args);
-        JobsConfig::from_args(&args, process).err().and_then(|e| e.var)
+        JobsConfig::from_args(&args, process)
+            .err()
+            .and_then(|e| e.var)
     }
 
     #[test]
@@ -129,6 +151,10 @@ mod tests {
         assert_eq!(
             bad(|a| a.redis_url = Some("http://cache:6379".into()), serve),
             Some("REDIS_URL")
+        );
+        assert_eq!(
+            bad(|a| a.redis_key_prefix = "a b{c}".into(), serve),
+            Some("REDIS_KEY_PREFIX")
         );
         assert_eq!(
             bad(|a| a.worker_concurrency = "many".into(), serve),
@@ -160,8 +186,10 @@ mod tests {
 
     #[test]
     fn the_valkey_password_stays_out_of_errors() {
-        let mut args = JobArgs::default();
-        args.redis_url = Some("http://:hunter2@cache:6379".into());
+        let args = JobArgs {
+            redis_url: Some("http://:hunter2@cache:6379".into()),
+            ..JobArgs::default()
+        };
         let error = JobsConfig::from_args(&args, JobProcess::Serve).expect_err("bad");
         assert!(!error.to_string().contains("hunter2"), "{error}");
     }

@@ -5,6 +5,7 @@ mod cli;
 mod collect;
 mod dedupe;
 mod import;
+mod jobs;
 mod serve;
 mod support;
 mod webhook;

@@ -3,6 +3,7 @@
 //! tests roll and whose key-set requests they count.
 
 pub(super) mod entra;
+mod jobs;
 
 use std::time::Duration;
 

@@ -23,7 +23,7 @@ use super::*;
 
 /// Every (method, path) the router serves and documents. A route added to the router shows up
 /// in the document by construction (`routes!`); this table makes the test say which.
-const ROUTES: [(&str, &str); 21] = [
+const ROUTES: [(&str, &str); 22] = [
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("GET", "/api/client-config"),
@@ -43,6 +43,7 @@ const ROUTES: [(&str, &str); 21] = [
     ("POST", "/api/fetch-audit-logs"),
     ("POST", "/api/ask"),
     ("POST", "/api/events/{id}/explain"),
+    ("GET", "/api/jobs/{job_id}"),
     ("GET", "/api/audit-trail"),
     ("POST", "/api/webhooks/graph"),
 ];
@@ -710,6 +711,36 @@ async fn every_documented_route_answers_as_documented() {
             "/api/ask",
             Some(&json!({ "question": "" })),
             400,
+        )
+        .await;
+    // In the background: a job, then its status (no worker runs here: it stays queued).
+    let accepted = judge
+        .expect(
+            &with_ai,
+            ask,
+            "/api/ask",
+            Some(&json!({ "question": "How many events since 2025-01-01?", "async": true })),
+            202,
+        )
+        .await
+        .json();
+    let job = ("GET", "/api/jobs/{job_id}");
+    let status_url = accepted["status_url"].as_str().expect("status_url");
+    let queued = judge
+        .expect(&with_ai, job, status_url, None, 200)
+        .await
+        .json();
+    assert_eq!(queued["status"], "queued");
+    judge
+        .expect(&with_ai, job, "/api/jobs/not-a-job", None, 400)
+        .await;
+    judge
+        .expect(
+            &with_ai,
+            job,
+            &format!("/api/jobs/{}", aoc_store::JobId::new()),
+            None,
+            404,
         )
         .await;
     let explain = ("POST", "/api/events/{id}/explain");
