@@ -9,7 +9,12 @@ test("a question is answered with the database's figures and cited events that o
   await expect(page).toHaveURL(/\/ask$/);
   await expect(page.locator("[data-test=question]")).toBeFocused();
   await page.fill("[data-test=question]", "How many failed sign-ins in the last 7 days?");
+  // Asked in the background: a job, polled until the server's worker has answered.
+  const asked = page.waitForRequest((r) => r.url().endsWith("/api/ask") && r.method() === "POST");
+  const polled = page.waitForResponse((r) => r.url().includes("/api/jobs/") && r.status() === 200);
   await page.click("[data-test=ask]");
+  expect((await asked).postDataJSON()).toEqual({ question: "How many failed sign-ins in the last 7 days?", async: true });
+  await polled;
   const answer = page.locator("[data-test=answer]");
   await expect(answer).toBeVisible();
   await expect(page.locator("[data-test=answer-query]")).toContainText("operation=UserLoginFailed");

@@ -252,6 +252,7 @@ function aoc() {
     question: "",
     asking: false,
     askElapsed: 0,
+    askStatus: "",
     answer: null,
 
     // Audit trail.
@@ -955,22 +956,46 @@ function aoc() {
 
     // ---- Ask -----------------------------------------------------------------------------------
 
+    /**
+     * Asks in the background (the question becomes a job on the server's queue) and polls the
+     * job until it ends, so a slow model never holds a request open and the page shows progress.
+     */
     async askQuestion() {
       const question = this.question.trim();
       if (!question || this.asking) return;
       this.asking = true;
       this.answer = null;
       this.askElapsed = 0;
+      this.askStatus = "queued";
       const started = Date.now();
       const timer = setInterval(() => { this.askElapsed = Math.round((Date.now() - started) / 1000); }, 500);
       try {
-        this.answer = await this.api("/api/ask", { method: "POST", body: { question } });
+        const accepted = await this.api("/api/ask", { method: "POST", body: { question, async: true } });
+        let wait = 300;
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          wait = Math.min(wait * 1.5, 2000);
+          const job = await this.api(accepted.status_url);
+          this.askStatus = job.status;
+          if (job.status === "succeeded") {
+            this.answer = job.result;
+            break;
+          }
+          if (job.status === "failed") {
+            throw new ApiError("The question could not be answered.", job.error || "The job failed.", null, 0);
+          }
+        }
       } catch (e) {
         this.fail(e);
       } finally {
         clearInterval(timer);
         this.asking = false;
+        this.askStatus = "";
       }
+    },
+    askProgress() {
+      const what = this.askStatus === "running" ? "Working on it…" : "Waiting for a worker…";
+      return `${what} ${this.askElapsed} s`;
     },
     /** The answer's text in pieces: words, and cited event ids that open the event. */
     answerParts() {
