@@ -194,6 +194,43 @@ impl ValkeyCache {
         }
     }
 
+    /// Adds `by` to the counter `name` (under this cache's namespace), which expires `ttl` after
+    /// it is created; the new total, or `None` when Valkey cannot be reached.
+    pub(crate) async fn add(&self, name: &str, by: u64, ttl: Duration) -> Option<u64> {
+        let mut conn = self.connection().await?;
+        let key = format!("{}{name}", self.namespace);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("INCRBY")
+            .arg(&key)
+            .arg(by)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(ttl.as_secs().max(1))
+            .arg("NX")
+            .ignore();
+        match tokio::time::timeout(OP_TIMEOUT, pipe.query_async::<(u64,)>(&mut conn)).await {
+            Ok(Ok((total,))) => Some(total),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e.kind_description(), "a shared counter could not be updated in Valkey");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The counter `name`; 0 when it does not exist, `None` when Valkey cannot be reached.
+    pub(crate) async fn counter(&self, name: &str) -> Option<u64> {
+        let mut conn = self.connection().await?;
+        let mut command = redis::cmd("GET");
+        command.arg(format!("{}{name}", self.namespace));
+        match tokio::time::timeout(OP_TIMEOUT, command.query_async::<Option<u64>>(&mut conn)).await
+        {
+            Ok(Ok(value)) => Some(value.unwrap_or(0)),
+            _ => None,
+        }
+    }
+
     fn failed(kind: &'static str, what: &str, error: &str) {
         count(kind, "error");
         tracing::warn!(

@@ -22,15 +22,26 @@ pub fn assistant(ai: Option<&AiConfig>, jobs: &JobsConfig) -> Option<Arc<aoc_ai:
         }
         None => None,
     };
-    let cache: Arc<dyn aoc_ai::cache::AnswerCache> = match jobs.redis_url.as_deref() {
-        Some(url) => match aoc_ai::cache::ValkeyCache::new(url) {
-            Ok(cache) => Arc::new(cache.in_namespace(&jobs.key_namespace)),
-            Err(_) => {
-                tracing::error!("REDIS_URL cannot be read; caching answers in this process");
-                Arc::new(aoc_ai::cache::MemoryCache::default())
-            }
-        },
+    let valkey = match jobs
+        .redis_url
+        .as_deref()
+        .map(aoc_ai::cache::ValkeyCache::new)
+    {
+        Some(Ok(cache)) => Some(Arc::new(cache.in_namespace(&jobs.key_namespace))),
+        Some(Err(_)) => {
+            tracing::error!("REDIS_URL cannot be read; caching answers in this process");
+            None
+        }
+        None => None,
+    };
+    let cache: Arc<dyn aoc_ai::cache::AnswerCache> = match &valkey {
+        Some(valkey) => Arc::clone(valkey) as Arc<dyn aoc_ai::cache::AnswerCache>,
         None => Arc::new(aoc_ai::cache::MemoryCache::default()),
+    };
+    // One budget per caller across every server and worker when Valkey is there.
+    let budget = match valkey {
+        Some(valkey) => aoc_ai::budget::TokenBudget::shared(config.daily_tokens_per_user, valkey),
+        None => aoc_ai::budget::TokenBudget::new(config.daily_tokens_per_user),
     };
     tracing::info!(
         model = llm
@@ -52,7 +63,7 @@ pub fn assistant(ai: Option<&AiConfig>, jobs: &JobsConfig) -> Option<Arc<aoc_ai:
         sample_tokens: 3_000,
         sample_max: 40,
         after_hours_scan: 100_000,
-        budget: aoc_ai::budget::TokenBudget::new(config.daily_tokens_per_user),
+        budget,
     }))
 }
 

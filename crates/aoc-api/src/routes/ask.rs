@@ -347,7 +347,7 @@ pub(crate) async fn call_model(
         return Err("no model is configured".to_owned());
     };
     let today = Utc::now().date_naive();
-    if !ai.budget.allows(caller, today) {
+    if !ai.budget.allows_now(caller, today).await {
         metrics::counter!("aoc_llm_budget_refusals_total").increment(1);
         return Err(format!(
             "your daily model budget of {} tokens is used up",
@@ -356,7 +356,8 @@ pub(crate) async fn call_model(
     }
     let reply = llm.complete(request).await.map_err(|e| e.to_string())?;
     ai.budget
-        .spend(caller, today, reply.input_tokens + reply.output_tokens);
+        .spend_now(caller, today, reply.input_tokens + reply.output_tokens)
+        .await;
     metrics::counter!("aoc_llm_tokens_total", "kind" => "input").increment(reply.input_tokens);
     metrics::counter!("aoc_llm_tokens_total", "kind" => "output").increment(reply.output_tokens);
     Ok(reply)
