@@ -14,6 +14,8 @@ pub mod explain;
 pub mod intent;
 pub mod llm;
 pub mod sample;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use assistant::Assistant;
 pub use intent::{Aggregation, Intent, parse_question};

@@ -1,12 +1,8 @@
 //! Both caches, Valkey against the real server (`AOC_TEST_REDIS_URL`, default
 //! `redis://127.0.0.1:6379`), and Valkey going away mid-test behind a proxy the test stops.
 
-use std::sync::Mutex as StdMutex;
-
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
-
 use super::*;
+use crate::testing::ValkeyProxy as Proxy;
 
 fn redis_url() -> String {
     std::env::var("AOC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -119,51 +115,9 @@ async fn the_valkey_cache_keeps_answers_for_their_time() {
     assert!(ttl > 0 && ttl <= 30_000, "{ttl}");
 }
 
-/// A TCP proxy to Valkey that the test can cut, connections and all.
-struct Proxy {
-    url: String,
-    tasks: std::sync::Arc<StdMutex<Vec<JoinHandle<()>>>>,
-    accept: JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn start() -> Self {
-        let upstream = redis_url()
-            .trim_start_matches("redis://")
-            .split('/')
-            .next()
-            .unwrap_or("127.0.0.1:6379")
-            .to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("redis://{}", listener.local_addr().expect("addr"));
-        let tasks: std::sync::Arc<StdMutex<Vec<JoinHandle<()>>>> = Default::default();
-        let spawned = tasks.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let upstream = upstream.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                spawned.lock().expect("lock").push(task);
-            }
-        });
-        Self { url, tasks, accept }
-    }
-
-    /// Valkey "stops": no new connections, and every open one is cut.
-    fn stop(&self) {
-        self.accept.abort();
-        for task in self.tasks.lock().expect("lock").drain(..) {
-            task.abort();
-        }
-    }
-}
-
 #[tokio::test]
 async fn valkey_going_away_mid_test_means_no_cache_not_errors() {
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start(&redis_url()).await;
     let cache = ValkeyCache::new(&proxy.url).expect("url");
     let k = key(&unique("outage"), "hours=24");
     cache.put(&k, "cached", Duration::from_secs(30)).await;

@@ -408,3 +408,58 @@ async fn a_caller_whose_daily_budget_is_spent_gets_aoc_s_answers_without_the_mod
     assert_eq!(body["figures"]["total"], failed_sign_ins(&store).await.0);
     assert_eq!(model.seen.lock().expect("lock").len(), 1);
 }
+
+/// The value of one Prometheus series in this test process's `/metrics`, 0 when absent.
+fn series(app_metrics: &str, name: &str) -> f64 {
+    app_metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn metrics_text(app: &Router) -> String {
+    let (_, _, body) = get(app, "/metrics").await;
+    body.as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn answers_are_cached_in_valkey_counted_in_metrics_and_still_given_when_valkey_stops() {
+    let redis =
+        std::env::var("AOC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let proxy = aoc_ai::testing::ValkeyProxy::start(&redis).await;
+    let (model, settings) = model(Mode::Good).await;
+    let namespace = format!("aoc-test-ask-{}:", uuid::Uuid::new_v4().simple());
+    let ai = Assistant {
+        cache: Arc::new(
+            aoc_ai::cache::ValkeyCache::new(&proxy.url)
+                .expect("url")
+                .in_namespace(&namespace),
+        ),
+        ..assistant(Some(settings))
+    };
+    let (app, _) = app_with_ai(Some(ai)).await;
+    let hits = r#"aoc_cache_requests_total{cache="ask",outcome="hit"}"#;
+    let misses = r#"aoc_cache_requests_total{cache="ask",outcome="miss"}"#;
+    let before = metrics_text(&app).await;
+
+    let question = "How many sign-ins failed this week?";
+    let (status, first) = ask(&app, question).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["cached"], false);
+    let calls = model.seen.lock().expect("lock").len();
+    let (_, second) = ask(&app, question).await;
+    assert_eq!(second["cached"], true, "served from Valkey");
+    assert_eq!(model.seen.lock().expect("lock").len(), calls, "no model request");
+    let after = metrics_text(&app).await;
+    assert!(series(&after, hits) >= series(&before, hits) + 1.0, "{after}");
+    assert!(series(&after, misses) >= series(&before, misses) + 1.0, "{after}");
+
+    // Valkey stops: the same question is answered anew, in bounded time, without an error.
+    proxy.stop();
+    let answered = tokio::time::timeout(Duration::from_secs(20), ask(&app, question)).await;
+    let (status, third) = answered.expect("answered in time");
+    assert_eq!(status, StatusCode::OK, "{third}");
+    assert_eq!(third["cached"], false);
+    assert_eq!(third["figures"], first["figures"]);
+    assert!(model.seen.lock().expect("lock").len() > calls, "the model answered again");
+}
