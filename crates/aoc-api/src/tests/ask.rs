@@ -449,10 +449,20 @@ async fn answers_are_cached_in_valkey_counted_in_metrics_and_still_given_when_va
     let calls = model.seen.lock().expect("lock").len();
     let (_, second) = ask(&app, question).await;
     assert_eq!(second["cached"], true, "served from Valkey");
-    assert_eq!(model.seen.lock().expect("lock").len(), calls, "no model request");
+    assert_eq!(
+        model.seen.lock().expect("lock").len(),
+        calls,
+        "no model request"
+    );
     let after = metrics_text(&app).await;
-    assert!(series(&after, hits) >= series(&before, hits) + 1.0, "{after}");
-    assert!(series(&after, misses) >= series(&before, misses) + 1.0, "{after}");
+    assert!(
+        series(&after, hits) >= series(&before, hits) + 1.0,
+        "{after}"
+    );
+    assert!(
+        series(&after, misses) >= series(&before, misses) + 1.0,
+        "{after}"
+    );
 
     // Valkey stops: the same question is answered anew, in bounded time, without an error.
     proxy.stop();
@@ -461,5 +471,93 @@ async fn answers_are_cached_in_valkey_counted_in_metrics_and_still_given_when_va
     assert_eq!(status, StatusCode::OK, "{third}");
     assert_eq!(third["cached"], false);
     assert_eq!(third["figures"], first["figures"]);
-    assert!(model.seen.lock().expect("lock").len() > calls, "the model answered again");
+    assert!(
+        model.seen.lock().expect("lock").len() > calls,
+        "the model answered again"
+    );
+}
+
+/// An Anthropic Messages API stand-in: the reading comes back inside a code fence (as Claude
+/// often writes it), the answer cites the first event it was shown.
+async fn anthropic_messages(
+    AxState(seen): AxState<Arc<Mutex<Vec<(Option<String>, Value)>>>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::Json<Value> {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    seen.lock().expect("lock").push((key, body.clone()));
+    let text = if body["system"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("JSON schema")
+    {
+        format!(
+            "```json\n{}\n```",
+            serde_json::json!({
+                "hours": null, "from": "2025-03-01T00:00:00Z", "to": null, "service": null,
+                "operation": "UserLoginFailed", "actor": null, "ip": null, "result": null,
+                "text": null, "aggregation": "count", "after_hours": false,
+            })
+        )
+    } else {
+        let prompt = body["messages"][0]["content"].as_str().unwrap_or_default();
+        let first = prompt
+            .split("id=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or("none");
+        format!("Failed sign-ins, for example [{first}].")
+    };
+    axum::Json(serde_json::json!({
+        "id": "msg_stand_in", "type": "message", "role": "assistant",
+        "content": [{ "type": "text", "text": text }],
+        "usage": { "input_tokens": 12, "output_tokens": 7 },
+    }))
+}
+
+#[tokio::test]
+async fn an_anthropic_model_reads_and_words_the_answer_through_the_route() {
+    let seen: Arc<Mutex<Vec<(Option<String>, Value)>>> = Arc::default();
+    let app = Router::new()
+        .fallback(anthropic_messages)
+        .with_state(Arc::clone(&seen));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let settings = LlmSettings {
+        provider: Provider::Anthropic,
+        base_url: url::Url::parse(&base).expect("url"),
+        api_key: Some(ApiKey::new(LLM_KEY)),
+        model: "claude-stand-in".into(),
+        timeout: Duration::from_secs(5),
+    };
+    let (app, store) = app_with_ai(Some(assistant(Some(settings)))).await;
+    let (status, body) = ask(&app, "How many sign-ins failed?").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["read_by"].as_str(), body["written_by"].as_str()),
+        (Some("model"), Some("model"))
+    );
+    assert_eq!(body["query"]["operation"], "UserLoginFailed");
+    let (total, ids) = failed_sign_ins(&store).await;
+    assert_eq!(body["figures"]["total"], total);
+    let cited = body["cited"].as_array().expect("cited");
+    assert_eq!(cited.len(), 1, "{body}");
+    let id: aoc_model::EventId = cited[0].as_str().expect("id").parse().expect("uuid");
+    assert!(ids.contains(&id));
+
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2, "a reading and an answer");
+    for (key, request) in &seen {
+        // The key travels in its header only, never in a prompt.
+        assert_eq!(key.as_deref(), Some(LLM_KEY));
+        assert!(!request.to_string().contains(LLM_KEY));
+        assert_eq!(request["model"], "claude-stand-in");
+    }
 }
