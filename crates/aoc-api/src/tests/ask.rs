@@ -477,10 +477,13 @@ async fn answers_are_cached_in_valkey_counted_in_metrics_and_still_given_when_va
     );
 }
 
+/// Each request the Anthropic stand-in received: its `x-api-key` header and its body.
+type Received = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+
 /// An Anthropic Messages API stand-in: the reading comes back inside a code fence (as Claude
 /// often writes it), the answer cites the first event it was shown.
 async fn anthropic_messages(
-    AxState(seen): AxState<Arc<Mutex<Vec<(Option<String>, Value)>>>>,
+    AxState(seen): AxState<Received>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> axum::Json<Value> {
@@ -521,7 +524,7 @@ async fn anthropic_messages(
 
 #[tokio::test]
 async fn an_anthropic_model_reads_and_words_the_answer_through_the_route() {
-    let seen: Arc<Mutex<Vec<(Option<String>, Value)>>> = Arc::default();
+    let seen: Received = Arc::default();
     let app = Router::new()
         .fallback(anthropic_messages)
         .with_state(Arc::clone(&seen));
