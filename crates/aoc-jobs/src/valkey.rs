@@ -232,6 +232,10 @@ impl ValkeyJobQueue {
 
 #[async_trait]
 impl JobQueue for ValkeyJobQueue {
+    fn queue_kind(&self) -> &'static str {
+        "valkey"
+    }
+
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<()> {
         let id = job.id.to_string();
         let _: i64 = self

@@ -262,6 +262,9 @@ impl AuditTrailStore for InstrumentedStore {
 
 #[async_trait]
 impl JobQueue for InstrumentedStore {
+    fn queue_kind(&self) -> &'static str {
+        self.inner.queue_kind()
+    }
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<()> {
         self.timed("enqueue_job", self.inner.enqueue_job(job)).await
     }

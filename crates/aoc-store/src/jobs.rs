@@ -166,6 +166,11 @@ pub fn abandoned_error(attempts: u32) -> String {
 /// The job queue. Implemented by both store engines and by the Valkey queue.
 #[async_trait]
 pub trait JobQueue: Send + Sync {
+    /// Where the queue lives, for health output: `database`, or `valkey`.
+    fn queue_kind(&self) -> &'static str {
+        "database"
+    }
+
     /// Adds a queued job.
     async fn enqueue_job(&self, job: &NewJob) -> StoreResult<()>;
 

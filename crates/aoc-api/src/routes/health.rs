@@ -17,7 +17,7 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 struct Dependency {
     #[schema(inline, value_type = crate::openapi::schemas::DependencyStatus)]
     status: &'static str,
-    /// The database engine: `sqlite` or `postgres`.
+    /// What answers: the database engine (`sqlite` or `postgres`), or `valkey`.
     #[schema(example = "sqlite")]
     engine: &'static str,
     /// How long it took to answer (or to give up).
@@ -43,6 +43,8 @@ struct Health {
 #[derive(Serialize, utoipa::ToSchema)]
 struct Checks {
     database: Dependency,
+    /// The job queue when it is Valkey; `null` when the database is the queue.
+    queue: Option<Dependency>,
 }
 
 /// 200 when every dependency answers, 503 with the failing one named otherwise.
@@ -51,9 +53,10 @@ struct Checks {
     path = "/health",
     operation_id = "getHealth",
     tag = "Service",
-    summary = "Whether the server and its database answer",
+    summary = "Whether the server, its database and its job queue answer",
     description = "For load balancers and monitoring: 200 when every dependency answers, 503 \
-        with the failing one named otherwise. The database is given 2 seconds.",
+        with the failing one named otherwise: the database, and the job queue when it is Valkey \
+        (`REDIS_URL`). Each is given 2 seconds.",
     responses(
         (status = 200, description = "Healthy.", body = Health),
         (status = 503, description = "A dependency does not answer.", body = Health),
@@ -73,11 +76,26 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
         latency_ms: start.elapsed().as_secs_f64() * 1000.0,
         error: ping.err(),
     };
-    let healthy = database.status == "up";
+    let queue = if state.jobs.queue_kind() == "valkey" {
+        let start = Instant::now();
+        let ping = match tokio::time::timeout(PING_TIMEOUT, state.jobs.queued_jobs()).await {
+            Ok(result) => result.map(|_| ()).map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {} s", PING_TIMEOUT.as_secs())),
+        };
+        Some(Dependency {
+            status: if ping.is_ok() { "up" } else { "down" },
+            engine: "valkey",
+            latency_ms: start.elapsed().as_secs_f64() * 1000.0,
+            error: ping.err(),
+        })
+    } else {
+        None
+    };
+    let healthy = database.status == "up" && queue.as_ref().is_none_or(|q| q.status == "up");
     let body = Health {
         status: if healthy { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
-        checks: Checks { database },
+        checks: Checks { database, queue },
     };
     let status = if healthy {
         StatusCode::OK

@@ -205,3 +205,35 @@ async fn an_async_question_is_answered_by_a_worker_and_shown_only_to_its_owner_o
     let _ = stop.send(());
     running.await.expect("worker stops");
 }
+
+/// With the queue in Valkey, `/health` checks it too: 503 naming it when Valkey stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reports_the_valkey_queue() {
+    let redis =
+        std::env::var("AOC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let proxy = aoc_ai::testing::ValkeyProxy::start(&redis).await;
+    let prefix = format!("aoc-test:{{health-{}}}:", uuid::Uuid::new_v4().simple());
+    let queue: Arc<dyn aoc_store::JobQueue> = Arc::new(
+        ValkeyJobQueue::connect_with_prefix(&proxy.url, &prefix)
+            .await
+            .expect("Redis"),
+    );
+    let aoc = Aoc::start(AppState {
+        jobs: queue,
+        ..state_with(empty_store().await, ApiSettings::default())
+    })
+    .await;
+    let up = aoc.call(Method::GET, "/health", None).await;
+    assert_status(&up, 200, "health with Valkey up");
+    let body = up.json();
+    assert_eq!(body["checks"]["queue"]["engine"], "valkey");
+    assert_eq!(body["checks"]["queue"]["status"], "up");
+
+    proxy.stop();
+    let down = aoc.call(Method::GET, "/health", None).await;
+    assert_status(&down, 503, "health with Valkey down");
+    let body = down.json();
+    assert_eq!(body["checks"]["queue"]["status"], "down", "{body}");
+    assert_eq!(body["checks"]["database"]["status"], "up");
+    assert_eq!(body["status"], "degraded");
+}
