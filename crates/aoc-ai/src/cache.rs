@@ -146,6 +146,19 @@ impl ValkeyCache {
         })
     }
 
+    /// A cache over a connection the process already holds (one client per process); it is
+    /// reconnected by the connection itself.
+    pub fn with_connection(
+        url: &str,
+        connection: redis::aio::ConnectionManager,
+    ) -> Result<Self, redis::RedisError> {
+        Ok(Self {
+            client: redis::Client::open(url)?,
+            connection: Mutex::new(Connection::Up(connection)),
+            namespace: String::new(),
+        })
+    }
+
     /// The same cache with every key under `namespace` (e.g. `prod-eu:`).
     #[must_use]
     pub fn in_namespace(mut self, namespace: &str) -> Self {

@@ -8,5 +8,6 @@
 mod valkey;
 mod worker;
 
-pub use valkey::ValkeyJobQueue;
+pub use redis::aio::ConnectionManager as ValkeyConnection;
+pub use valkey::{ValkeyJobQueue, connect};
 pub use worker::{JobHandler, Worker, WorkerSettings};

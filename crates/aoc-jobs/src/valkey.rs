@@ -147,7 +147,12 @@ fn script(body: &str) -> Script {
 }
 
 fn unavailable(error: &redis::RedisError) -> StoreError {
-    StoreError::Unavailable(format!("Valkey: {error}"))
+    // A URL that does not parse is named by its category only: its text may hold the password.
+    let detail = match error.kind() {
+        redis::ErrorKind::InvalidClientConfig => error.category().to_owned(),
+        _ => error.to_string(),
+    };
+    StoreError::Unavailable(format!("Valkey: {detail}"))
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -168,6 +173,26 @@ fn time(fields: &HashMap<String, String>, name: &str) -> StoreResult<Option<Date
         .transpose()
 }
 
+/// One multiplexed, self-reconnecting connection to Valkey: a process opens one and shares it
+/// (the queue, the answer cache, the token budgets).
+///
+/// # Errors
+/// [`StoreError::Unavailable`] when Valkey cannot be reached; the message never holds the URL
+/// (it may carry a password).
+pub async fn connect(url: &str) -> StoreResult<ConnectionManager> {
+    let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(OP_TIMEOUT))
+        .set_response_timeout(Some(OP_TIMEOUT));
+    tokio::time::timeout(
+        OP_TIMEOUT * 2,
+        client.get_connection_manager_with_config(config),
+    )
+    .await
+    .map_err(|_| StoreError::Unavailable("Valkey did not answer in time".into()))?
+    .map_err(|e| unavailable(&e))
+}
+
 impl ValkeyJobQueue {
     /// Connects to a `redis://` or `rediss://` URL. The default key prefix is `aoc:{jobs}:`.
     ///
@@ -182,12 +207,7 @@ impl ValkeyJobQueue {
     /// # Errors
     /// [`StoreError::Unavailable`] when Valkey cannot be reached.
     pub async fn connect_with_prefix(url: &str, prefix: &str) -> StoreResult<Self> {
-        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
-        let connection = tokio::time::timeout(OP_TIMEOUT, client.get_connection_manager())
-            .await
-            .map_err(|_| StoreError::Unavailable("Valkey did not answer in time".into()))?
-            .map_err(|e| unavailable(&e))?;
-        Ok(Self::with_prefix(connection, prefix))
+        Ok(Self::with_prefix(connect(url).await?, prefix))
     }
 
     /// A queue over an open connection, its keys under `prefix` (tests use their own).

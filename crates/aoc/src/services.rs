@@ -5,14 +5,34 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use aoc_jobs::ValkeyConnection;
 use aoc_store::{JobQueue, Store};
 
 use crate::config::ai::AiConfig;
 use crate::config::jobs::JobsConfig;
 
+/// The process's one connection to Valkey when `REDIS_URL` is set, shared by the job queue, the
+/// answer cache and the token budgets. Every process must reach the same Valkey, or their jobs
+/// would be split between queues, so not reaching it at start is an error.
+pub async fn valkey(jobs: &JobsConfig) -> anyhow::Result<Option<ValkeyConnection>> {
+    match jobs.redis_url.as_deref() {
+        Some(url) => Ok(Some(
+            aoc_jobs::connect(url)
+                .await
+                // The error names no URL: it may hold a password.
+                .context("REDIS_URL: Valkey cannot be reached")?,
+        )),
+        None => Ok(None),
+    }
+}
+
 /// The AI features, when on: the model (if one is configured) and the answer cache (Valkey when
 /// `REDIS_URL` is set, in-process otherwise).
-pub fn assistant(ai: Option<&AiConfig>, jobs: &JobsConfig) -> Option<Arc<aoc_ai::Assistant>> {
+pub fn assistant(
+    ai: Option<&AiConfig>,
+    jobs: &JobsConfig,
+    connection: Option<&ValkeyConnection>,
+) -> Option<Arc<aoc_ai::Assistant>> {
     let config = ai?;
     let llm = match config.llm.clone().map(aoc_ai::llm::provider) {
         Some(Ok(llm)) => Some(llm),
@@ -22,15 +42,15 @@ pub fn assistant(ai: Option<&AiConfig>, jobs: &JobsConfig) -> Option<Arc<aoc_ai:
         }
         None => None,
     };
-    let valkey = match jobs
-        .redis_url
-        .as_deref()
-        .map(aoc_ai::cache::ValkeyCache::new)
-    {
-        Some(Ok(cache)) => Some(Arc::new(cache.in_namespace(&jobs.key_namespace))),
-        Some(Err(_)) => {
-            tracing::error!("REDIS_URL cannot be read; caching answers in this process");
-            None
+    let valkey = match jobs.redis_url.as_deref().zip(connection) {
+        Some((url, connection)) => {
+            match aoc_ai::cache::ValkeyCache::with_connection(url, connection.clone()) {
+                Ok(cache) => Some(Arc::new(cache.in_namespace(&jobs.key_namespace))),
+                Err(_) => {
+                    tracing::error!("REDIS_URL cannot be read; caching answers in this process");
+                    None
+                }
+            }
         }
         None => None,
     };
@@ -67,25 +87,24 @@ pub fn assistant(ai: Option<&AiConfig>, jobs: &JobsConfig) -> Option<Arc<aoc_ai:
     }))
 }
 
-/// The job queue: Valkey's when `REDIS_URL` is set (every process must then reach the same
-/// Valkey, or their jobs would be split between queues), the store's own otherwise.
-pub async fn job_queue(
+/// The job queue: Valkey's when `REDIS_URL` is set, the store's own otherwise.
+pub fn job_queue(
     jobs: &JobsConfig,
     store: &Arc<dyn Store>,
-) -> anyhow::Result<Arc<dyn JobQueue>> {
-    match jobs.redis_url.as_deref() {
-        Some(url) => {
+    connection: Option<&ValkeyConnection>,
+) -> Arc<dyn JobQueue> {
+    match connection {
+        Some(connection) => {
             let prefix = format!("{}aoc:{{jobs}}:", jobs.key_namespace);
-            let queue = aoc_jobs::ValkeyJobQueue::connect_with_prefix(url, &prefix)
-                .await
-                // The error carries no URL: it may hold a password.
-                .context("REDIS_URL: Valkey cannot be reached for the job queue")?;
             tracing::info!(queue = "valkey", "job queue ready");
-            Ok(Arc::new(queue))
+            Arc::new(aoc_jobs::ValkeyJobQueue::with_prefix(
+                connection.clone(),
+                &prefix,
+            ))
         }
         None => {
             tracing::info!(queue = store.engine(), "job queue ready (in the database)");
-            Ok(Arc::clone(store) as Arc<dyn JobQueue>)
+            Arc::clone(store) as Arc<dyn JobQueue>
         }
     }
 }

@@ -123,8 +123,9 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             None
         }
     };
-    let ai = services::assistant(settings.ai.as_ref(), &settings.jobs);
-    let jobs = services::job_queue(&settings.jobs, &store).await?;
+    let valkey = services::valkey(&settings.jobs).await?;
+    let ai = services::assistant(settings.ai.as_ref(), &settings.jobs, valkey.as_ref());
+    let jobs = services::job_queue(&settings.jobs, &store, valkey.as_ref());
     if settings.jobs.concurrency > 0 {
         let worker = aoc_jobs::Worker::new(
             Arc::clone(&jobs),

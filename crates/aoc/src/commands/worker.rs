@@ -31,8 +31,9 @@ pub async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result<()> {
             "the AI features are off here (AI_FEATURES_ENABLED): questions taken by this worker fail; give it the same AI settings as `aoc serve`"
         );
     }
-    let assistant = services::assistant(ai.as_ref(), &jobs);
-    let queue = services::job_queue(&jobs, &store).await?;
+    let valkey = services::valkey(&jobs).await?;
+    let assistant = services::assistant(ai.as_ref(), &jobs, valkey.as_ref());
+    let queue = services::job_queue(&jobs, &store, valkey.as_ref());
     let worker = Worker::new(
         queue,
         Arc::new(ApiJobs::new(Arc::clone(&store), assistant)),
