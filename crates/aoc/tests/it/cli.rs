@@ -9,7 +9,7 @@ fn help_lists_every_subcommand_with_a_description() {
         .output()
         .expect("run");
     let text = stdout(&output);
-    for command in ["serve", "migrate", "import", "dedupe"] {
+    for command in ["serve", "worker", "migrate", "import", "dedupe"] {
         let line = text
             .lines()
             .find(|l| l.trim_start().starts_with(command))
@@ -27,7 +27,7 @@ async fn bad_settings_exit_2_naming_the_variable() {
     let db = TestDb::new(Engine::Sqlite, "bad_settings").await;
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken = taken.local_addr().expect("addr").to_string();
-    let cases: [(&[(&str, &str)], &str); 9] = [
+    let cases: [(&[(&str, &str)], &str); 12] = [
         (&[("RETENTION_DAYS", "abc")], "RETENTION_DAYS"),
         (&[("AUTH_ENABLED", "true")], "AUTH_TENANT_ID"),
         (
@@ -44,6 +44,9 @@ async fn bad_settings_exit_2_naming_the_variable() {
         (&[("AOC_BIND", "0.0.0.0:8080")], "AUTH_ENABLED"),
         (&[("AOC_BIND", taken.as_str())], "AOC_BIND"),
         (&[("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+        (&[("REDIS_URL", "http://cache:6379")], "REDIS_URL"),
+        (&[("WORKER_CONCURRENCY", "lots")], "WORKER_CONCURRENCY"),
+        (&[("JOB_LEASE_SECONDS", "1")], "JOB_LEASE_SECONDS"),
     ];
     for (env, var) in cases {
         let mut command = db.aoc();
@@ -82,6 +85,26 @@ async fn secrets_in_the_database_url_never_reach_the_output() {
         all.contains("127.0.0.1:1"),
         "the message still says where: {all}"
     );
+}
+
+/// A Valkey that cannot be reached stops `aoc serve` and `aoc worker` at start, naming
+/// REDIS_URL, never its password.
+#[tokio::test]
+async fn an_unreachable_valkey_is_named_without_its_password() {
+    let db = TestDb::new(Engine::Sqlite, "valkey_down").await;
+    for command in ["serve", "worker"] {
+        let output = db
+            .aoc()
+            .arg(command)
+            .env("AOC_BIND", "127.0.0.1:0")
+            .env("REDIS_URL", "redis://:Sup3rS3cret@127.0.0.1:1/0")
+            .output()
+            .expect("run");
+        assert!(!output.status.success(), "{command}");
+        let all = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(!all.contains("Sup3rS3cret"), "{command}: {all}");
+        assert!(all.contains("REDIS_URL"), "{command}: {all}");
+    }
 }
 
 #[tokio::test]
