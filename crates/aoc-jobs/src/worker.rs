@@ -28,7 +28,8 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// The longest a job may run before it is failed.
     pub timeout: Duration,
-    /// How long an idle loop waits before looking for work again.
+    /// How long an idle loop first waits before looking for work again; the wait doubles while
+    /// there is none, up to eight times this.
     pub poll: Duration,
 }
 
@@ -96,6 +97,7 @@ impl Worker {
 
     async fn job_loop(&self, slot: usize, mut stop: watch::Receiver<bool>) {
         let me = format!("{}:{slot}", self.name);
+        let mut wait = self.settings.poll;
         while !*stop.borrow() {
             let idle = match self.queue.claim_job(&me, self.settings.lease).await {
                 Ok(Some(job)) => {
@@ -110,9 +112,13 @@ impl Worker {
             };
             if idle {
                 tokio::select! {
-                    () = tokio::time::sleep(self.settings.poll) => {}
+                    () = tokio::time::sleep(wait) => {}
                     _ = stop.changed() => {}
                 }
+                // An idle server asks its database a few times a minute, not four times a second.
+                wait = (wait * 2).min(self.settings.poll * 8);
+            } else {
+                wait = self.settings.poll;
             }
         }
     }
