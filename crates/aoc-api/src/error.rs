@@ -31,12 +31,26 @@ pub enum ApiError {
     /// `POST /api/fetch-audit-logs` on a server without Microsoft 365 tenants.
     #[error("collection is not configured")]
     CollectionNotConfigured,
+    /// The job queue (Valkey) cannot be reached; the detail is logged, never sent.
+    #[error("job queue unavailable: {0}")]
+    QueueUnavailable(String),
     /// A failure of the server itself; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl ApiError {
+    /// A job queue's error: when the queue is Valkey and it is away, that is what the caller is
+    /// told (not that the database is down).
+    pub fn from_queue(queue: &dyn aoc_store::JobQueue, error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(detail) if queue.queue_kind() == "valkey" => {
+                Self::QueueUnavailable(detail)
+            }
+            other => Self::Store(other),
+        }
+    }
+
     pub fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidParameter {
             name: name.into(),
@@ -157,6 +171,16 @@ impl IntoResponse for ApiError {
                  to collect from the built-in simulator"
                     .into(),
             ),
+            Self::QueueUnavailable(detail) => {
+                tracing::warn!(error = %detail, "job queue unavailable");
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "/problems/unavailable",
+                    "Job queue unavailable",
+                    "the job queue cannot be reached; try again shortly, or ask without \"async\""
+                        .into(),
+                )
+            }
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 problem(

@@ -188,7 +188,11 @@ async fn enqueue(state: &AppState, asker: Asker, question: String) -> Result<Res
         max_attempts: state.settings.job_max_attempts,
         keep: state.settings.job_keep,
     };
-    state.jobs.enqueue_job(&job).await?;
+    state
+        .jobs
+        .enqueue_job(&job)
+        .await
+        .map_err(|e| ApiError::from_queue(state.jobs.as_ref(), e))?;
     metrics::counter!("aoc_jobs_enqueued_total", "kind" => ASK_JOB).increment(1);
     let status_url = format!("/api/jobs/{}", job.id);
     let details = AuditDetails::default()

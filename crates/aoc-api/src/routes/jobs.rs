@@ -87,7 +87,8 @@ pub async fn get_job(
     let job = state
         .jobs
         .get_job(id)
-        .await?
+        .await
+        .map_err(|e| ApiError::from_queue(state.jobs.as_ref(), e))?
         .ok_or_else(|| ApiError::NotFound(format!("job {id}")))?;
     if job.owner != caller(&principal) && !principal.has(Role::Admin) {
         return Err(ApiError::Forbidden(

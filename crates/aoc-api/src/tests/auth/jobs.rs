@@ -206,7 +206,8 @@ async fn an_async_question_is_answered_by_a_worker_and_shown_only_to_its_owner_o
     running.await.expect("worker stops");
 }
 
-/// With the queue in Valkey, `/health` checks it too: 503 naming it when Valkey stops.
+/// With the queue in Valkey, `/health` checks it too: 503 naming it when Valkey stops, and an
+/// async question is refused saying so while a synchronous one is still answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_the_valkey_queue() {
     let redis =
@@ -220,6 +221,7 @@ async fn health_reports_the_valkey_queue() {
     );
     let aoc = Aoc::start(AppState {
         jobs: queue,
+        ai: Some(Arc::new(parser_assistant())),
         ..state_with(empty_store().await, ApiSettings::default())
     })
     .await;
@@ -236,4 +238,21 @@ async fn health_reports_the_valkey_queue() {
     assert_eq!(body["checks"]["queue"]["status"], "down", "{body}");
     assert_eq!(body["checks"]["database"]["status"], "up");
     assert_eq!(body["status"], "degraded");
+
+    let ask = |body: Value| {
+        aoc.http
+            .post(format!("{}/api/ask", aoc.base))
+            .json(&body)
+            .send()
+    };
+    let refused = ask(json!({"question": "failed sign-ins today", "async": true}))
+        .await
+        .expect("answer");
+    assert_eq!(refused.status().as_u16(), 503);
+    let problem: Value = refused.json().await.expect("problem");
+    assert_eq!(problem["title"], "Job queue unavailable", "{problem}");
+    let answered = ask(json!({"question": "failed sign-ins today"}))
+        .await
+        .expect("answer");
+    assert_eq!(answered.status().as_u16(), 200);
 }
