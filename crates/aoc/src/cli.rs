@@ -242,6 +242,11 @@ pub struct ServeArgs {
 
 #[derive(Args)]
 pub struct WorkerArgs {
+    /// Serve this worker's Prometheus metrics (jobs run, retried, timings, queue depth) at
+    /// http://ADDRESS:PORT/metrics, e.g. 0.0.0.0:9465 (default: none)
+    #[arg(long, env = "WORKER_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
     #[command(flatten)]
     pub ai: AiArgs,
 

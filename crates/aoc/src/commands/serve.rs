@@ -224,7 +224,7 @@ const LATENESS_BUCKETS: [f64; 12] = [
     604_800.0,
 ];
 
-fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     const LATENCY_BUCKETS: [f64; 14] = [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     ];

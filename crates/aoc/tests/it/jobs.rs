@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use crate::serve::start_serve;
+use crate::serve::{free_port, start_serve};
 use crate::support::{Engine, TestDb};
 
 /// How long the stand-in model takes over every request: long enough to kill a worker mid-call.
@@ -87,6 +87,13 @@ async fn job(base: &str, id: &str) -> Value {
         .json()
         .await
         .expect("json")
+}
+
+/// One Prometheus series' value, 0 when absent.
+fn series(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
@@ -179,8 +186,14 @@ async fn killed_worker(engine: Engine, queue: Queue) {
     first.kill().expect("SIGKILL");
     let _ = first.wait();
 
-    // Two more workers; once the dead worker's lease runs out, one of them takes the job.
-    let mut others = [spawn_worker(&db, &env), spawn_worker(&db, &env)];
+    // Two more workers, each with its metrics; once the dead worker's lease runs out, one of them
+    // takes the job.
+    let ports = [free_port(), free_port()];
+    let mut others = ports.map(|port| {
+        let mut env = env.clone();
+        env.push(("WORKER_METRICS_BIND", format!("127.0.0.1:{port}")));
+        spawn_worker(&db, &env)
+    });
     let start = Instant::now();
     let done = loop {
         let current = job(&base, &id).await;
@@ -226,6 +239,20 @@ async fn killed_worker(engine: Engine, queue: Queue) {
     let later = job(&base, &id).await;
     assert_eq!(later["finished_at"], done["finished_at"]);
     assert_eq!(later["attempts"], 2);
+
+    // The workers' own metrics agree: one success between them, and it was a retry.
+    let (mut succeeded, mut retried) = (0.0, 0.0);
+    for port in ports {
+        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .expect("worker metrics")
+            .text()
+            .await
+            .expect("text");
+        succeeded += series(&text, r#"aoc_jobs_total{kind="ask",outcome="succeeded"}"#);
+        retried += series(&text, r#"aoc_jobs_retried_total{kind="ask"}"#);
+    }
+    assert_eq!((succeeded, retried), (1.0, 1.0));
 
     for worker in &mut others {
         let _ = worker.kill();
