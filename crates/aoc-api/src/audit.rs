@@ -34,6 +34,11 @@ impl AuditDetails {
     }
 }
 
+/// Put on a response by a handler whose route is audited but whose request is routine (the owner
+/// of a job polling it): no entry is written.
+#[derive(Debug, Clone, Copy)]
+pub struct NotAudited;
+
 /// The audited routes: (method, route) → action. Reads of health, sources and `/api/me` are not
 /// actions on data and are left out.
 fn action(method: &Method, route: &str) -> Option<&'static str> {
@@ -51,6 +56,7 @@ fn action(method: &Method, route: &str) -> Option<&'static str> {
         ("POST", "/api/ask") => "events.ask",
         ("POST", "/api/events/{id}/explain") => "events.explain",
         ("GET", "/api/audit-trail") => "audit.search",
+        ("GET", "/api/jobs/{job_id}") => "job.view",
         _ => return None,
     })
 }
@@ -149,6 +155,9 @@ pub async fn middleware(
     let Some(action) = action else {
         return response;
     };
+    if response.extensions().get::<NotAudited>().is_some() {
+        return response;
+    }
     let mut details = details;
     if let Some(extra) = response.extensions().get::<AuditDetails>() {
         details.extend(extra.0.clone());

@@ -3,12 +3,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use aoc_store::{JobId, JobRecord, JobStatus};
 
 use crate::AppState;
+use crate::audit::{AuditDetails, NotAudited};
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::routes::ask::caller;
@@ -63,7 +65,9 @@ impl From<JobRecord> for JobView {
     summary = "A background job's status and result",
     description = "The status of a job started with `\"async\": true` (`queued`, `running`, \
         `succeeded` with its result, `failed` with its error), to the caller who started it or \
-        an Admin. Jobs are kept for `JOB_RESULT_SECONDS` after they end.",
+        an Admin. Jobs are kept for `JOB_RESULT_SECONDS` after they end. An Admin's read of \
+        another user's job, and every refusal, is recorded in the audit trail (`job.view`); the \
+        owner's own polling is not.",
     params(("job_id" = String, Path, description = "The `job_id` the job was started with.")),
     responses(
         (status = 200, description = "The job.", body = JobView),
@@ -80,7 +84,7 @@ pub async fn get_job(
     State(state): State<AppState>,
     principal: Principal,
     Path(job_id): Path<String>,
-) -> Result<Json<JobView>, ApiError> {
+) -> Result<Response, ApiError> {
     let id: JobId = job_id.parse().map_err(|_| {
         ApiError::invalid("job_id", "expected a job id as returned by POST /api/ask")
     })?;
@@ -90,10 +94,22 @@ pub async fn get_job(
         .await
         .map_err(|e| ApiError::from_queue(state.jobs.as_ref(), e))?
         .ok_or_else(|| ApiError::NotFound(format!("job {id}")))?;
-    if job.owner != caller(&principal) && !principal.has(Role::Admin) {
+    let own = job.owner == caller(&principal);
+    if !own && !principal.has(Role::Admin) {
         return Err(ApiError::Forbidden(
             "this job was started by another user; only they or an Admin may read it".into(),
         ));
     }
-    Ok(Json(job.into()))
+    // The owner polling their own job is routine; an Admin reading someone else's answer (and
+    // every refusal) goes into the audit trail.
+    let owner = job.owner.clone();
+    let mut response = Json(JobView::from(job)).into_response();
+    if own {
+        response.extensions_mut().insert(NotAudited);
+    } else {
+        response
+            .extensions_mut()
+            .insert(AuditDetails::default().with("owner", owner));
+    }
+    Ok(response)
 }

@@ -172,6 +172,38 @@ async fn an_async_question_is_answered_by_a_worker_and_shown_only_to_its_owner_o
     // Still refused to others once done.
     assert_status(&aoc.get_as(&path, &bob).await, 403, "bob, after");
 
+    // The audit trail has the refusals and the Admin's read, not Alice's polling.
+    let trail = aoc
+        .get_as("/api/audit-trail?action=job.view&page_size=100", &admin)
+        .await;
+    assert_status(&trail, 200, "audit trail");
+    let entries = trail.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let seen: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["actor"]["name"].as_str().unwrap_or_default().to_owned(),
+                e["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let count = |who: &str, outcome: &str| {
+        seen.iter()
+            .filter(|(w, o)| w == who && o == outcome)
+            .count()
+    };
+    assert_eq!(count("Bob Analyst", "denied"), 2, "{seen:?}");
+    assert_eq!(count("Riley Reader", "denied"), 1, "{seen:?}");
+    assert_eq!(count("Ada Admin", "success"), 1, "{seen:?}");
+    assert_eq!(count("Alice Analyst", "success"), 0, "{seen:?}");
+    assert!(
+        entries.iter().all(|e| e["target"] == job_id.as_str()),
+        "{entries:?}"
+    );
+
     // Bad and unknown ids; a bad question is refused before it is queued.
     assert_status(
         &aoc.get_as("/api/jobs/not-an-id", &alice).await,
