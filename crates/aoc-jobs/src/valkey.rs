@@ -18,7 +18,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 
 use aoc_store::{
-    ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, JobStatus, NewJob, StoreError, StoreResult,
+    ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, NewJob, StoreError, StoreResult,
     storable_json,
 };
 
@@ -369,13 +369,10 @@ impl JobQueue for ValkeyJobQueue {
 
     async fn finish_job(&self, id: JobId, worker: &str, outcome: &JobOutcome) -> StoreResult<bool> {
         let key = id.to_string();
-        let (status, field, value) = match outcome {
-            JobOutcome::Succeeded(value) => (
-                JobStatus::Succeeded,
-                "result",
-                storable_json(value).to_string(),
-            ),
-            JobOutcome::Failed(why) => (JobStatus::Failed, "error", why.replace('\0', "\u{FFFD}")),
+        let (status, result, error) = outcome.stored();
+        let (field, value) = match (result, error) {
+            (Some(result), _) => ("result", result),
+            (None, error) => ("error", error.unwrap_or_default()),
         };
         let finished: i64 = self
             .run(

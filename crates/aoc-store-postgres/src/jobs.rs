@@ -10,7 +10,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use aoc_store::{
-    ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, JobStatus, NewJob, StoreError, StoreResult,
+    ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, NewJob, StoreError, StoreResult,
     clean_text, storable_json,
 };
 
@@ -148,14 +148,7 @@ impl JobQueue for PostgresStore {
     }
 
     async fn finish_job(&self, id: JobId, worker: &str, outcome: &JobOutcome) -> StoreResult<bool> {
-        let (status, result, error) = match outcome {
-            JobOutcome::Succeeded(value) => (
-                JobStatus::Succeeded,
-                Some(storable_json(value).to_string()),
-                None,
-            ),
-            JobOutcome::Failed(why) => (JobStatus::Failed, None, Some(clean_text(why))),
-        };
+        let (status, result, error) = outcome.stored();
         let done = sqlx::query(
             "UPDATE jobs SET status = $1, result = $2::jsonb, error = $3, worker = NULL, \
              lease_until = NULL, finished_at = now(), expires_at = now() + keep \
@@ -163,7 +156,7 @@ impl JobQueue for PostgresStore {
         )
         .bind(status.as_str())
         .bind(result)
-        .bind(error.as_deref())
+        .bind(error)
         .bind(id.as_uuid())
         .bind(clean_text(worker).as_ref())
         .execute(&self.pool)

@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use aoc_store::{
-    ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, JobStatus, NewJob, StoreError, StoreResult,
+    ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, NewJob, StoreError, StoreResult,
     clean_text, storable_json,
 };
 
@@ -164,14 +164,7 @@ impl JobQueue for SqliteStore {
     }
 
     async fn finish_job(&self, id: JobId, worker: &str, outcome: &JobOutcome) -> StoreResult<bool> {
-        let (status, result, error) = match outcome {
-            JobOutcome::Succeeded(value) => (
-                JobStatus::Succeeded,
-                Some(storable_json(value).to_string()),
-                None,
-            ),
-            JobOutcome::Failed(why) => (JobStatus::Failed, None, Some(clean_text(why))),
-        };
+        let (status, result, error) = outcome.stored();
         let done = sqlx::query(
             "UPDATE jobs SET status = ?1, result = ?2, error = ?3, worker = NULL, \
              lease_until = NULL, finished_at = ?4, expires_at = ?4 + keep_micros \
@@ -179,7 +172,7 @@ impl JobQueue for SqliteStore {
         )
         .bind(status.as_str())
         .bind(result)
-        .bind(error.as_deref())
+        .bind(error)
         .bind(micros(Utc::now()))
         .bind(id.as_uuid().as_bytes().to_vec())
         .bind(clean_text(worker).as_ref())

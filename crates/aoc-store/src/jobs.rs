@@ -137,6 +137,21 @@ pub enum JobOutcome {
     Failed(String),
 }
 
+impl JobOutcome {
+    /// What an engine stores: the final status, and the result as JSON text or the error, both
+    /// free of NUL characters.
+    pub fn stored(&self) -> (JobStatus, Option<String>, Option<String>) {
+        match self {
+            Self::Succeeded(value) => (
+                JobStatus::Succeeded,
+                Some(storable_json(value).to_string()),
+                None,
+            ),
+            Self::Failed(why) => (JobStatus::Failed, None, Some(why.replace('\0', "\u{FFFD}"))),
+        }
+    }
+}
+
 /// A job as its owner sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {
