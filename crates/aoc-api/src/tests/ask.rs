@@ -84,17 +84,23 @@ async fn answer(
     .into_response()
 }
 
+/// Serves a stand-in model on a loopback port; its base address.
+async fn serve_stand_in(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
 async fn model(mode: Mode) -> (Model, LlmSettings) {
     let model = Model {
         seen: Arc::default(),
         mode: Arc::new(Mutex::new(mode)),
     };
     let app = Router::new().fallback(answer).with_state(model.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}/v1", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = format!("{}/v1", serve_stand_in(app).await);
     let settings = LlmSettings {
         provider: Provider::OpenAi,
         base_url: url::Url::parse(&base).expect("url"),
@@ -528,11 +534,7 @@ async fn an_anthropic_model_reads_and_words_the_answer_through_the_route() {
     let app = Router::new()
         .fallback(anthropic_messages)
         .with_state(Arc::clone(&seen));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = serve_stand_in(app).await;
     let settings = LlmSettings {
         provider: Provider::Anthropic,
         base_url: url::Url::parse(&base).expect("url"),

@@ -65,26 +65,12 @@ async fn an_async_question_is_answered_by_a_worker_and_shown_only_to_its_owner_o
         ..state_with(Arc::clone(&store), ApiSettings::default())
     })
     .await;
-    let alice = key.sign(&claims_of(
-        "22222222-2222-4222-8222-222222222222",
-        "Alice Analyst",
-        &[ANALYST],
-    ));
-    let bob = key.sign(&claims_of(
-        "33333333-3333-4333-8333-333333333333",
-        "Bob Analyst",
-        &[ANALYST],
-    ));
-    let reader = key.sign(&claims_of(
-        "11111111-1111-4111-8111-111111111111",
-        "Riley Reader",
-        &[READER],
-    ));
-    let admin = key.sign(&claims_of(
-        "44444444-4444-4444-8444-444444444444",
-        "Ada Admin",
-        &[ADMIN],
-    ));
+    let People {
+        reader,
+        alice,
+        bob,
+        admin,
+    } = People::signed_by(&key);
     let question = "How many failed sign-ins since 2025-03-01?";
 
     // Asked in the background: 202 at once, with where to look.

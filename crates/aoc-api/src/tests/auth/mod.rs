@@ -739,6 +739,38 @@ impl Aoc {
     }
 }
 
+/// The tokens of four users of the tenant: a Reader, two Analysts and an Admin.
+struct People {
+    reader: String,
+    alice: String,
+    bob: String,
+    admin: String,
+}
+
+impl People {
+    fn signed_by(key: &TestKey) -> Self {
+        let sign = |oid: &str, name: &str, role: &str| key.sign(&claims_of(oid, name, &[role]));
+        Self {
+            reader: sign(
+                "11111111-1111-4111-8111-111111111111",
+                "Riley Reader",
+                READER,
+            ),
+            alice: sign(
+                "22222222-2222-4222-8222-222222222222",
+                "Alice Analyst",
+                ANALYST,
+            ),
+            bob: sign(
+                "33333333-3333-4333-8333-333333333333",
+                "Bob Analyst",
+                ANALYST,
+            ),
+            admin: sign("44444444-4444-4444-8444-444444444444", "Ada Admin", ADMIN),
+        }
+    }
+}
+
 /// A token of another user of the tenant, holding `roles`.
 fn claims_of(oid: &str, name: &str, roles: &[&str]) -> Value {
     let mut claims = v2_claims(roles);
@@ -763,26 +795,12 @@ async fn investigation_routes_need_their_roles_and_comments_belong_to_their_auth
     })
     .await;
     let event = events[0].id;
-    let reader = key.sign(&claims_of(
-        "11111111-1111-4111-8111-111111111111",
-        "Riley Reader",
-        &[READER],
-    ));
-    let alice = key.sign(&claims_of(
-        "22222222-2222-4222-8222-222222222222",
-        "Alice Analyst",
-        &[ANALYST],
-    ));
-    let bob = key.sign(&claims_of(
-        "33333333-3333-4333-8333-333333333333",
-        "Bob Analyst",
-        &[ANALYST],
-    ));
-    let admin = key.sign(&claims_of(
-        "44444444-4444-4444-8444-444444444444",
-        "Ada Admin",
-        &[ADMIN],
-    ));
+    let People {
+        reader,
+        alice,
+        bob,
+        admin,
+    } = People::signed_by(&key);
 
     for path in [
         "/api/events/aggregations",
