@@ -5,7 +5,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use aoc_services::{Role, ServiceError};
 use aoc_store::StoreError;
+
+use crate::auth::forbidden;
 
 /// An error a handler returns. Client errors name what was wrong; server errors say little and
 /// log the detail (never a connection string or secret).
@@ -22,9 +25,13 @@ pub enum ApiError {
     InvalidBody(String),
     #[error("request body too large")]
     BodyTooLarge,
-    /// The caller could not show it holds the shared secret (a webhook's `clientState`).
+    /// The caller may not do this: not the owner of the thing, or a webhook caller who could
+    /// not show it holds the shared secret (`clientState`).
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The caller lacks the role the use case needs: the role gate's own answer.
+    #[error("the {0} role is needed")]
+    MissingRole(Role),
     /// The route is switched off by configuration: answered as an unknown route.
     #[error("{0}")]
     Disabled(&'static str),
@@ -40,21 +47,28 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A job queue's error: when the queue is Valkey and it is away, that is what the caller is
-    /// told (not that the database is down).
-    pub fn from_queue(queue: &dyn aoc_store::JobQueue, error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(detail) if queue.queue_kind() == "valkey" => {
-                Self::QueueUnavailable(detail)
-            }
-            other => Self::Store(other),
-        }
-    }
-
     pub fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidParameter {
             name: name.into(),
             reason: reason.into(),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::InvalidArgument { name, reason } => {
+                Self::InvalidParameter { name, reason }
+            }
+            ServiceError::NotFound(what) => Self::NotFound(what),
+            ServiceError::MissingRole(role) => Self::MissingRole(role),
+            ServiceError::Forbidden(why) => Self::Forbidden(why),
+            ServiceError::Disabled(why) => Self::Disabled(why),
+            ServiceError::CollectionNotConfigured => Self::CollectionNotConfigured,
+            ServiceError::QueueUnavailable(detail) => Self::QueueUnavailable(detail),
+            ServiceError::Store(error) => Self::Store(error),
+            ServiceError::Internal(detail) => Self::Internal(detail),
         }
     }
 }
@@ -156,6 +170,7 @@ impl IntoResponse for ApiError {
                 "Forbidden",
                 detail.clone(),
             ),
+            Self::MissingRole(role) => forbidden(*role),
             Self::Disabled(detail) => problem(
                 StatusCode::NOT_FOUND,
                 "/problems/not-found",

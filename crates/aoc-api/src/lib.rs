@@ -1,8 +1,10 @@
 //! AOC's HTTP API (axum): `/health`, `/metrics`, the JSON routes under `/api`, and the Graph
 //! change-notification webhook.
 //!
-//! Handlers parse and validate input, call the store or a service, and shape the response;
-//! they hold no SQL. Every error leaves as `application/problem+json` (RFC 9457), mapped once
+//! A handler parses its input, calls one use case of [`aoc_services::Services`] with the
+//! signed-in caller, and shapes the answer; it holds no SQL and no business rule, and no route
+//! imports another. The services check roles and ownership themselves; the router's role gates
+//! answer early with the same rules. Every error leaves as `application/problem+json` (RFC 9457), mapped once
 //! in [`error`]. Every request carries an `X-Request-ID` and is logged and measured once, in
 //! [`telemetry`]. Every `/api` route but the Graph webhook needs a signed-in caller with the
 //! route's role ([`auth`]), unless sign-in is off. Every route is described in the OpenAPI 3.1
@@ -12,8 +14,6 @@
 pub mod audit;
 pub mod auth;
 pub mod error;
-pub mod export;
-pub mod jobs;
 pub mod openapi;
 mod params;
 pub mod ratelimit;
@@ -25,6 +25,7 @@ pub mod webhook;
 
 use std::sync::Arc;
 
+use aoc_services::{ServiceSettings, Services};
 use aoc_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -65,7 +66,7 @@ impl Default for ApiSettings {
     }
 }
 
-/// What every handler can reach. Cheap to clone.
+/// What the HTTP API is built from (see [`router`]).
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
@@ -77,11 +78,50 @@ pub struct AppState {
     /// Graph change notifications, when a `clientState` is configured. `None` switches
     /// `POST /api/webhooks/graph` off (404).
     pub webhook: Option<Arc<GraphWebhook>>,
-    /// Sign-in with Entra ID. `None` switches it off: every caller is [`auth::Principal::local`]
+    /// Sign-in with Entra ID. `None` switches it off: every caller is [`aoc_services::Caller::local`]
     /// (the binary allows that only on a loopback bind or when told it is insecure).
     pub auth: Option<Arc<auth::Authenticator>>,
     /// The AI features (ask). `None` switches them off: their routes answer 404.
     pub ai: Option<Arc<aoc_ai::Assistant>>,
     /// The job queue: Valkey's when `REDIS_URL` is set, else the store's own.
     pub jobs: Arc<dyn aoc_store::JobQueue>,
+}
+
+impl AppState {
+    /// The use cases over this state's store, queue, AI features and collector.
+    pub fn services(&self) -> Services {
+        Services::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.jobs),
+            ServiceSettings {
+                export_max_rows: self.settings.export_max_rows,
+                job_keep: self.settings.job_keep,
+                job_max_attempts: self.settings.job_max_attempts,
+            },
+        )
+        .with_ai(self.ai.clone())
+        .with_collection(self.collection.clone())
+    }
+}
+
+/// What every handler can reach: the use cases, and the HTTP door's own parts. Cheap to clone.
+#[derive(Clone)]
+pub struct Api {
+    pub(crate) services: Arc<Services>,
+    pub(crate) metrics: PrometheusHandle,
+    pub(crate) settings: Arc<ApiSettings>,
+    pub(crate) webhook: Option<Arc<GraphWebhook>>,
+    pub(crate) auth: Option<Arc<auth::Authenticator>>,
+}
+
+impl From<AppState> for Api {
+    fn from(state: AppState) -> Self {
+        Self {
+            services: Arc::new(state.services()),
+            metrics: state.metrics,
+            settings: state.settings,
+            webhook: state.webhook,
+            auth: state.auth,
+        }
+    }
 }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::auth::Principal;
+use crate::auth::Caller;
 use crate::error::problem;
 
 /// The limiter shared by the expensive routes of one router.
@@ -65,10 +65,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Expensive {
         else {
             return Ok(Self);
         };
-        let caller = match parts.extensions.get::<Principal>() {
-            Some(p) => format!("{}/{}", p.tenant_id, p.object_id),
-            None => String::new(),
-        };
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .map(Caller::key)
+            .unwrap_or_default();
         match limiter.check_key(&caller) {
             Ok(()) => Ok(Self),
             Err(not_until) => {

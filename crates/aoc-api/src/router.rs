@@ -31,7 +31,7 @@ use crate::routes::{
 };
 use crate::telemetry::{self, REQUEST_ID};
 use crate::ui;
-use crate::{ApiSettings, AppState};
+use crate::{Api, ApiSettings, AppState};
 
 fn cors(settings: &ApiSettings) -> Option<CorsLayer> {
     if settings.cors_origins.is_empty() {
@@ -57,11 +57,11 @@ fn cors(settings: &ApiSettings) -> Option<CorsLayer> {
 /// gate names; `/api/me` needs no role. Audited routes write AOC's audit trail (see
 /// [`audit::middleware`]), refusals included. The Graph webhook is outside: Graph calls it
 /// without a token and proves itself with the shared `clientState`.
-fn api(state: &AppState) -> OpenApiRouter<AppState> {
+fn api(state: &Api) -> OpenApiRouter<Api> {
     let reader = OpenApiRouter::default()
         .routes(routes!(events::list))
         .routes(routes!(aggregations::aggregations))
-        .routes(routes!(annotations::event_detail))
+        .routes(routes!(events::event_detail))
         .routes(routes!(annotations::list_tags))
         .routes(routes!(sources::list))
         .routes(routes!(sources::coverage))
@@ -89,10 +89,7 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(analyst)
         .merge(admin)
         .route_layer(middleware::from_fn_with_state(
-            audit::AuditState {
-                app: state.clone(),
-                seen: Default::default(),
-            },
+            state.clone(),
             audit::middleware,
         ))
         // Only the routes above; an unknown /api path stays a 404.
@@ -108,7 +105,9 @@ fn api(state: &AppState) -> OpenApiRouter<AppState> {
         )))
 }
 
+/// The HTTP API over the use cases built from `state`.
 pub fn router(state: AppState) -> Router {
+    let state = Api::from(state);
     let (routes, document) = OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(health::health))
         .routes(routes!(health::metrics))

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
-use crate::AppState;
+use crate::Api;
 use crate::error::problem;
 
 #[derive(RustEmbed)]
@@ -35,7 +35,7 @@ fn content_security_policy(sign_in_origin: Option<&str>) -> String {
 
 /// The fallback handler: a dashboard asset or page, else a problem+json 404.
 pub async fn serve(
-    State(state): State<AppState>,
+    State(state): State<Api>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

@@ -11,11 +11,11 @@ use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
 use crate::auth::error::forbidden;
-use crate::auth::principal::{Principal, Role};
+use crate::auth::principal::{Caller, Role};
 use crate::auth::{AuthError, Authenticator};
 
-/// Authenticates the request and puts its [`Principal`] in the request's extensions; without
-/// an authenticator (sign-in off) the caller is [`Principal::local`]. A request that cannot be
+/// Authenticates the request and puts its [`Caller`] in the request's extensions; without
+/// an authenticator (sign-in off) the caller is [`Caller::local`]. A request that cannot be
 /// authenticated is answered here: 401, or 503 when Entra ID's keys cannot be had.
 pub async fn authenticate(
     State(auth): State<Option<Arc<Authenticator>>>,
@@ -23,7 +23,7 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let principal = match &auth {
-        None => Principal::local(),
+        None => Caller::local(),
         Some(auth) => match auth.authenticate(request.headers()).await {
             Ok(principal) => principal,
             Err(e) => {
@@ -87,7 +87,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let refusal = match request.extensions().get::<Principal>() {
+        let refusal = match request.extensions().get::<Caller>() {
             None => Some(AuthError::Missing.into_response()),
             Some(principal) if !principal.has(self.role) => {
                 tracing::info!(

@@ -3,11 +3,11 @@
 //!
 //! - [`settings`]: which tenant, audiences and role names; checked once at start-up.
 //! - [`keys`]: OpenID metadata and JWKS per token version, cached and refreshed.
-//! - [`verify`]: the token checks, and the claims that become a [`Principal`].
-//! - [`principal`]: [`Principal`] and [`Role`] (Admin ⊇ Analyst ⊇ Reader).
+//! - [`verify`]: the token checks, and the claims that become a [`Caller`].
+//! - [`principal`]: [`Caller`] and [`Role`] (Admin ⊇ Analyst ⊇ Reader).
 //! - [`middleware`]: [`authenticate`] for every `/api` route, and the role gate [`require`].
 //!
-//! With sign-in off (`AppState::auth` is `None`) every caller is [`Principal::local`].
+//! With sign-in off (`AppState::auth` is `None`) every caller is [`Caller::local`].
 
 mod error;
 pub mod keys;
@@ -23,7 +23,7 @@ use axum::http::HeaderMap;
 pub use error::{AuthError, forbidden, unauthorized};
 pub use keys::RefreshPolicy;
 pub use middleware::{RequireRole, RoleGate, authenticate, require};
-pub use principal::{Principal, Role};
+pub use principal::{Caller, Role, SignedIn, UseCases};
 pub use settings::{AuthSettings, RoleNames, SettingsError};
 
 use keys::{KeyStore, TokenVersion};
@@ -92,7 +92,7 @@ impl Authenticator {
     /// # Errors
     /// [`AuthError::Missing`] without a bearer token, [`AuthError::Invalid`] for a token that
     /// fails a check, [`AuthError::KeysUnavailable`] when no signing keys can be had.
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, AuthError> {
         self.verify(verify::bearer(headers)?).await
     }
 
@@ -100,7 +100,7 @@ impl Authenticator {
     ///
     /// # Errors
     /// As [`Authenticator::authenticate`].
-    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         let unverified = verify::inspect(token)?;
         let keys = self
             .store(unverified.version)

@@ -1,6 +1,6 @@
 //! The checks an Entra ID access token must pass, in the order of
 //! `entra-token-validation.md`: algorithm and key, signature, issuer, signing-key issuer,
-//! tenant, audience, lifetime. Then its claims become a [`Principal`].
+//! tenant, audience, lifetime. Then its claims become a [`Caller`].
 
 use std::collections::BTreeSet;
 
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::auth::AuthError;
 use crate::auth::keys::{KeySet, SigningKey, TokenVersion};
-use crate::auth::principal::Principal;
+use crate::auth::principal::Caller;
 use crate::auth::settings::{AuthSettings, CONSUMER_TENANT};
 
 /// Longest token read. Entra ID's access tokens are a few KiB; anything far larger is not one.
@@ -118,7 +118,7 @@ pub fn check(
     set: &KeySet,
     settings: &AuthSettings,
     now: i64,
-) -> Result<Principal, AuthError> {
+) -> Result<Caller, AuthError> {
     let tenant = settings.tenant_id.as_str();
     // The metadata's issuer, with the tenant put in where a multi-tenant document has
     // `{tenantid}`; compared whole, never by prefix.
@@ -172,7 +172,7 @@ pub fn check(
     Ok(principal(claims, settings))
 }
 
-fn principal(claims: Claims, settings: &AuthSettings) -> Principal {
+fn principal(claims: Claims, settings: &AuthSettings) -> Caller {
     let roles: BTreeSet<_> = claims
         .roles
         .iter()
@@ -180,7 +180,7 @@ fn principal(claims: Claims, settings: &AuthSettings) -> Principal {
         .collect();
     // App-only tokens carry no `scp`; `idtyp` (an optional claim) says so outright.
     let app = claims.scp.is_none() && claims.idtyp.as_deref() != Some("user");
-    Principal {
+    Caller {
         tenant_id: claims.tid,
         object_id: claims.oid,
         name: claims.name,
@@ -190,6 +190,7 @@ fn principal(claims: Claims, settings: &AuthSettings) -> Principal {
             .or(claims.unique_name),
         roles,
         app,
+        scope: aoc_services::TenantScope::All,
     }
 }
 

@@ -26,7 +26,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::AppState;
+use crate::Api;
 use crate::auth::{Role, RoleNames};
 use crate::error::Problem;
 use crate::telemetry::REQUEST_ID;
@@ -412,7 +412,7 @@ fn admits_null(schema: &Value) -> bool {
 
 /// `GET /openapi.json` and Swagger UI at `/docs`, both open: the document holds no data. The
 /// UI's validator badge (which would send the document's URL to swagger.io) is switched off.
-pub fn routes(document: &Value) -> Router<AppState> {
+pub fn routes(document: &Value) -> Router<Api> {
     let json = Bytes::from(serde_json::to_vec(document).unwrap_or_default());
     let ui = SwaggerUi::new(DOCS_PATH).config(Config::new([DOCUMENT_PATH]).validator_url("none"));
     Router::new()

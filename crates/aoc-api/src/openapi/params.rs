@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use aoc_model::{EventResult, MAX_PAGE_SIZE, aggregate::MAX_TOP};
 use aoc_store::AuditOutcome;
 
-use crate::export::ExportFormat;
+use aoc_services::export::ExportFormat;
 
 /// `order`: which end of the time range comes first.
 #[derive(ToSchema)]

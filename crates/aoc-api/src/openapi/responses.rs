@@ -3,9 +3,11 @@
 //! the sign-in answers (401, 403, 503) are added by [`super::finish`] from each route's
 //! `security`.
 
-use utoipa::ToResponse;
+use std::collections::BTreeMap;
+
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{IntoResponses, ToResponse};
 
 use super::PROBLEM_JSON;
 
@@ -113,5 +115,40 @@ impl<'r> ToResponse<'r> for TooManyRequests {
         .header("Retry-After", header)
         .build();
         ("TooManyRequests", response.into())
+    }
+}
+
+/// 400, 500 and 503: what every route that reads its parameters and the database may answer.
+/// Listed in a handler's `responses(...)` as `Failures`; the three are components of the
+/// document (see `Root` in [`super`]).
+pub struct Failures;
+
+const FAILURES: [(&str, &str); 3] = [
+    ("400", "BadRequest"),
+    ("500", "InternalError"),
+    ("503", "Unavailable"),
+];
+
+fn references(
+    responses: impl IntoIterator<Item = (&'static str, &'static str)>,
+) -> BTreeMap<String, RefOr<Response>> {
+    responses
+        .into_iter()
+        .map(|(status, name)| (status.to_owned(), Ref::from_response_name(name).into()))
+        .collect()
+}
+
+impl IntoResponses for Failures {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        references(FAILURES)
+    }
+}
+
+/// [`Failures`] and 429 `TooManyRequests`: the answers of a rate-limited route.
+pub struct LimitedFailures;
+
+impl IntoResponses for LimitedFailures {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        references(FAILURES.into_iter().chain([("429", "TooManyRequests")]))
     }
 }

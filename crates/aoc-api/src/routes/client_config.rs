@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use crate::AppState;
+use crate::Api;
 
 /// How the dashboard signs in with Entra ID (authorization code with PKCE).
 #[derive(Serialize, utoipa::ToSchema)]
@@ -38,11 +38,7 @@ pub struct ClientConfig {
     version: &'static str,
 }
 
-#[utoipa::path(
-    get,
-    path = "/client-config",
-    operation_id = "getClientConfig",
-    tag = "Service",
+#[utoipa::path(get, path = "/client-config", operation_id = "getClientConfig", tag = "Service",
     summary = "The web dashboard's start-up settings",
     description = "Whether sign-in is on and, if so, the authority, client id and scopes the web \
         dashboard signs in with. Needs no sign-in: it is read before anyone has signed in, and \
@@ -52,8 +48,8 @@ pub struct ClientConfig {
     ),
     security(()),
 )]
-pub async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> {
-    let sign_in = state.auth.as_ref().map(|auth| {
+pub async fn client_config(State(api): State<Api>) -> Json<ClientConfig> {
+    let sign_in = api.auth.as_ref().map(|auth| {
         let settings = auth.settings();
         WebSignIn {
             authority: settings.tenant_base(),
@@ -64,7 +60,7 @@ pub async fn client_config(State(state): State<AppState>) -> Json<ClientConfig> 
     Json(ClientConfig {
         auth: if sign_in.is_some() { "entra" } else { "off" },
         sign_in,
-        ai_features: state.ai.is_some(),
+        ai_features: api.services.ai_enabled(),
         version: env!("CARGO_PKG_VERSION"),
     })
 }

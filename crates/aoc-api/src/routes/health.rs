@@ -1,16 +1,14 @@
 //! `GET /health` and `GET /metrics`.
 
-use std::time::{Duration, Instant};
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Serialize;
 
-use crate::AppState;
+use aoc_services::health::DependencyCheck;
 
-const PING_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::Api;
 
 /// One dependency's answer.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -48,11 +46,7 @@ struct Checks {
 }
 
 /// 200 when every dependency answers, 503 with the failing one named otherwise.
-#[utoipa::path(
-    get,
-    path = "/health",
-    operation_id = "getHealth",
-    tag = "Service",
+#[utoipa::path(get, path = "/health", operation_id = "getHealth", tag = "Service",
     summary = "Whether the server, its database and its job queue answer",
     description = "For load balancers and monitoring: 200 when every dependency answers, 503 \
         with the failing one named otherwise: the database, and the job queue when it is Valkey \
@@ -63,39 +57,16 @@ struct Checks {
     ),
     security(()),
 )]
-pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let start = Instant::now();
-    // A load balancer's probe must get an answer quickly even when the database hangs.
-    let ping = match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("no answer within {} s", PING_TIMEOUT.as_secs())),
-    };
-    let database = Dependency {
-        status: if ping.is_ok() { "up" } else { "down" },
-        engine: state.store.engine(),
-        latency_ms: start.elapsed().as_secs_f64() * 1000.0,
-        error: ping.err(),
-    };
-    let queue = if state.jobs.queue_kind() == "valkey" {
-        let start = Instant::now();
-        let ping = match tokio::time::timeout(PING_TIMEOUT, state.jobs.queued_jobs()).await {
-            Ok(result) => result.map(|_| ()).map_err(|e| e.to_string()),
-            Err(_) => Err(format!("no answer within {} s", PING_TIMEOUT.as_secs())),
-        };
-        Some(Dependency {
-            status: if ping.is_ok() { "up" } else { "down" },
-            engine: "valkey",
-            latency_ms: start.elapsed().as_secs_f64() * 1000.0,
-            error: ping.err(),
-        })
-    } else {
-        None
-    };
-    let healthy = database.status == "up" && queue.as_ref().is_none_or(|q| q.status == "up");
+pub async fn health(State(api): State<Api>) -> impl IntoResponse {
+    let checks = api.services.check_dependencies().await;
+    let healthy = checks.healthy();
     let body = Health {
         status: if healthy { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
-        checks: Checks { database, queue },
+        checks: Checks {
+            database: Dependency::from(checks.database),
+            queue: checks.queue.map(Dependency::from),
+        },
     };
     let status = if healthy {
         StatusCode::OK
@@ -105,13 +76,20 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
+impl From<DependencyCheck> for Dependency {
+    fn from(check: DependencyCheck) -> Self {
+        Self {
+            status: if check.up { "up" } else { "down" },
+            engine: check.engine,
+            latency_ms: check.latency.as_secs_f64() * 1000.0,
+            error: check.error,
+        }
+    }
+}
+
 /// Prometheus text. The source gauges are refreshed from the store first (one query), so lag
 /// keeps growing between collection runs as it does in reality.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "getMetrics",
-    tag = "Service",
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "Service",
     summary = "Prometheus metrics",
     description = "Request counts and latencies, collection figures per source (lag, last \
         success, records, throttling, errors), webhook notifications and storage timings, in \
@@ -123,13 +101,13 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     ),
     security(()),
 )]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    crate::routes::sources::refresh_gauges(&state).await;
+pub async fn metrics(State(api): State<Api>) -> impl IntoResponse {
+    api.services.refresh_source_gauges().await;
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        api.metrics.render(),
     )
 }

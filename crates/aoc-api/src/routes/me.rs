@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use crate::AppState;
-use crate::auth::{Principal, Role};
+use crate::Api;
+use crate::auth::{Role, SignedIn};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {
@@ -21,11 +21,7 @@ pub struct Me {
     auth: &'static str,
 }
 
-#[utoipa::path(
-    get,
-    path = "/me",
-    operation_id = "getMe",
-    tag = "Service",
+#[utoipa::path(get, path = "/me", operation_id = "getMe", tag = "Service",
     summary = "Who the server takes you to be",
     description = "Your name, tenant, object id and effective roles as AOC read them from your \
         token. Open to every signed-in caller, so someone refused elsewhere can see which roles \
@@ -35,14 +31,14 @@ pub struct Me {
     ),
     security(("entra" = [])),
 )]
-pub async fn me(State(state): State<AppState>, principal: Principal) -> Json<Me> {
-    let roles = principal.effective_roles();
+pub async fn me(State(api): State<Api>, SignedIn(caller): SignedIn) -> Json<Me> {
+    let roles = caller.effective_roles();
     Json(Me {
-        name: principal.name,
-        username: principal.username,
-        tenant_id: principal.tenant_id,
-        object_id: principal.object_id,
+        name: caller.name,
+        username: caller.username,
+        tenant_id: caller.tenant_id,
+        object_id: caller.object_id,
         roles,
-        auth: if state.auth.is_some() { "entra" } else { "off" },
+        auth: if api.auth.is_some() { "entra" } else { "off" },
     })
 }

@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::AppState;
+use crate::Api;
 use crate::error::ApiError;
 use crate::params::RawQuery;
 
@@ -27,11 +27,7 @@ fn count(outcome: &'static str, n: usize) {
     }
 }
 
-#[utoipa::path(
-    post,
-    path = "/webhooks/graph",
-    operation_id = "graphWebhook",
-    tag = "Collection",
+#[utoipa::path(post, path = "/webhooks/graph", operation_id = "graphWebhook", tag = "Collection",
     summary = "Receive Microsoft Graph change notifications",
     description = "Called by Microsoft Graph, not by people: a change in a tenant (a user, a \
         group's members) makes the scheduler collect that tenant's directory audits at once \
@@ -64,11 +60,11 @@ fn count(outcome: &'static str, n: usize) {
     security(()),
 )]
 pub async fn graph(
-    State(state): State<AppState>,
+    State(api): State<Api>,
     RawQuery(raw): RawQuery,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let Some(webhook) = state.webhook.as_deref() else {
+    let Some(webhook) = api.webhook.as_deref() else {
         return Err(ApiError::Disabled(
             "Graph change notifications are not enabled on this server",
         ));
@@ -92,7 +88,7 @@ pub async fn graph(
         return Ok(response);
     }
 
-    let body = Bytes::from_request(request, &state)
+    let body = Bytes::from_request(request, &api)
         .await
         .map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

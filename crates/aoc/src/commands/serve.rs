@@ -126,22 +126,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let valkey = services::valkey(&settings.jobs).await?;
     let ai = services::assistant(settings.ai.as_ref(), &settings.jobs, valkey.as_ref());
     let jobs = services::job_queue(&settings.jobs, &store, valkey.as_ref());
-    if settings.jobs.concurrency > 0 {
-        let worker = aoc_jobs::Worker::new(
-            Arc::clone(&jobs),
-            Arc::new(aoc_api::jobs::ApiJobs::new(Arc::clone(&store), ai.clone())),
-            settings.jobs.worker_settings(),
-        );
-        let mut stopped = stopped.clone();
-        tasks.push(tokio::spawn(worker.run(async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        })));
-    } else {
-        tracing::info!(
-            "no job worker in this process (WORKER_CONCURRENCY=0): `aoc worker` runs the jobs"
-        );
-    }
-    let app = aoc_api::router(AppState {
+    let state = AppState {
         store,
         metrics,
         settings: Arc::new(ApiSettings {
@@ -157,7 +142,25 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         auth,
         ai,
         jobs,
-    });
+    };
+    if settings.jobs.concurrency > 0 {
+        let services = Arc::new(state.services());
+        let queue = Arc::clone(&state.jobs);
+        let mut stopped = stopped.clone();
+        tasks.push(tokio::spawn(aoc_worker::run(
+            queue,
+            services,
+            settings.jobs.worker_settings(),
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        )));
+    } else {
+        tracing::info!(
+            "no job worker in this process (WORKER_CONCURRENCY=0): `aoc worker` runs the jobs"
+        );
+    }
+    let app = aoc_api::router(state);
     tracing::info!(url = %format!("http://{}", settings.bind), "listening");
     // The peer address reaches the handlers: the audit trail records where each request came from.
     axum::serve(
@@ -224,20 +227,33 @@ const LATENESS_BUCKETS: [f64; 12] = [
     604_800.0,
 ];
 
-pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+/// The process's Prometheus recorder, with AOC's histogram buckets; `aoc serve` renders it at
+/// `/metrics`, `aoc worker` serves it from its own listener.
+pub(crate) fn metrics_builder() -> anyhow::Result<PrometheusBuilder> {
     const LATENCY_BUCKETS: [f64; 14] = [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     ];
-    let handle = PrometheusBuilder::new()
+    PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &LATENCY_BUCKETS)
         .context("metrics buckets")?
         .set_buckets_for_metric(
             Matcher::Full("aoc_source_lateness_seconds".into()),
             &LATENESS_BUCKETS,
         )
-        .context("metrics buckets")?
+        .context("metrics buckets")
+}
+
+pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+    let handle = metrics_builder()?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
+    describe_metrics();
+    Ok(handle)
+}
+
+/// Every metric's description, once per process.
+pub(crate) fn describe_metrics() {
+    aoc_services::telemetry::describe();
     metrics::describe_counter!(
         "aoc_http_requests_total",
         "HTTP requests by method, route and status"
@@ -279,7 +295,6 @@ pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
         "aoc_retention_deleted_events_total",
         "Events deleted by retention"
     );
-    Ok(handle)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -2,12 +2,13 @@
 //! the queue (Valkey with `REDIS_URL`, else the database), a job runs in one of them at a time,
 //! and a job whose worker is killed is taken by another once its lease runs out. Stops on
 //! SIGTERM or Ctrl-C after the jobs it is running finish.
+//!
+//! The process is [`aoc_worker`]: the services and the store, no HTTP API.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use aoc_api::jobs::ApiJobs;
-use aoc_jobs::Worker;
+use aoc_services::{ServiceSettings, Services};
 
 use crate::cli::{GlobalArgs, WorkerArgs};
 use crate::config::ai::AiConfig;
@@ -21,7 +22,14 @@ pub async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result<()> {
     let metrics_bind = metrics_bind(args.metrics_bind.as_deref())?;
     let url = DatabaseUrl::parse(&global.database_url)?;
     if let Some(bind) = metrics_bind {
-        serve_metrics(bind).await?;
+        aoc_worker::serve_metrics(super::serve::metrics_builder()?, bind).map_err(|e| {
+            ConfigError::new(
+                "WORKER_METRICS_BIND",
+                "metrics-bind",
+                format!("{bind} cannot be served ({e})"),
+            )
+        })?;
+        super::serve::describe_metrics();
     }
     let store = storage::open(&url).await?;
     tracing::info!(
@@ -39,12 +47,19 @@ pub async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result<()> {
     let valkey = services::valkey(&jobs).await?;
     let assistant = services::assistant(ai.as_ref(), &jobs, valkey.as_ref());
     let queue = services::job_queue(&jobs, &store, valkey.as_ref());
-    let worker = Worker::new(
+    let settings = ServiceSettings {
+        job_keep: jobs.keep,
+        job_max_attempts: jobs.max_attempts,
+        ..ServiceSettings::default()
+    };
+    let services = Services::new(store, Arc::clone(&queue), settings).with_ai(assistant);
+    aoc_worker::run(
         queue,
-        Arc::new(ApiJobs::new(Arc::clone(&store), assistant)),
+        Arc::new(services),
         jobs.worker_settings(),
-    );
-    worker.run(super::serve::shutdown_signal()).await;
+        super::serve::shutdown_signal(),
+    )
+    .await;
     Ok(())
 }
 
@@ -59,38 +74,4 @@ fn metrics_bind(value: Option<&str>) -> Result<Option<SocketAddr>, ConfigError> 
             )
         }),
     }
-}
-
-/// `GET /metrics` of this worker, on its own port (a worker has no API).
-async fn serve_metrics(bind: SocketAddr) -> anyhow::Result<()> {
-    let handle = super::serve::install_metrics()?;
-    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
-        ConfigError::new(
-            "WORKER_METRICS_BIND",
-            "metrics-bind",
-            format!("{bind} cannot be listened on ({e})"),
-        )
-    })?;
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let handle = handle.clone();
-            async move {
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    handle.render(),
-                )
-            }
-        }),
-    );
-    tracing::info!(%bind, "worker metrics at /metrics");
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the metrics listener stopped");
-        }
-    });
-    Ok(())
 }

@@ -10,7 +10,7 @@ use aoc_jobs::{ValkeyJobQueue, Worker, WorkerSettings};
 
 use super::*;
 
-fn parser_assistant() -> Assistant {
+pub(super) fn parser_assistant() -> Assistant {
     Assistant {
         llm: None,
         cache: Arc::new(MemoryCache::default()),
@@ -117,7 +117,14 @@ async fn an_async_question_is_answered_by_a_worker_and_shown_only_to_its_owner_o
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = Worker::new(
         Arc::clone(&queue),
-        Arc::new(crate::jobs::ApiJobs::new(Arc::clone(&store), Some(ai))),
+        Arc::new(aoc_worker::ServiceJobs(Arc::new(
+            aoc_services::Services::new(
+                Arc::clone(&store),
+                Arc::clone(&queue),
+                aoc_services::ServiceSettings::default(),
+            )
+            .with_ai(Some(ai)),
+        ))),
         WorkerSettings {
             concurrency: 1,
             poll: Duration::from_millis(20),

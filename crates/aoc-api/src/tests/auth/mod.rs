@@ -2,6 +2,7 @@
 //! tokens against a stand-in Entra ID (metadata and key sets on another port) whose keys the
 //! tests roll and whose key-set requests they count.
 
+mod doors;
 pub(super) mod entra;
 mod jobs;
 

@@ -766,7 +766,7 @@ async fn every_documented_route_answers_as_documented() {
         .strip_prefix('\u{feff}')
         .and_then(|t| t.lines().next())
         .expect("a byte-order mark and a header");
-    assert_eq!(header_row, crate::export::CSV_HEADER.join(","));
+    assert_eq!(header_row, aoc_services::export::CSV_HEADER.join(","));
     let array = judge
         .expect(&full, export, "/api/events/export?format=json", None, 200)
         .await;
