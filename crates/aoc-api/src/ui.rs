@@ -1,5 +1,6 @@
-//! The web dashboard: the single-page app under `crates/aoc-api/ui/`, embedded in release
-//! builds and read from disk in debug builds (edit, reload), served at `/`.
+//! The web dashboard: the single-page app under `crates/aoc-api/ui/` (`index.html`, `app.css` and
+//! ES modules loaded as they are, no build step), embedded in release builds and read from disk
+//! in debug builds (edit, reload), served at `/`.
 //!
 //! Every path that is not an API route, an asset or the OpenAPI document and looks like a page
 //! (`/`, `/events`, `/sources`, `/audit-trail`, …, no file extension) gets `index.html`, and the
@@ -138,6 +139,7 @@ mod tests {
         for file in [
             INDEX,
             "app.js",
+            "pages.js",
             "app.css",
             "auth/redirect.html",
             "vendor/alpine/cdn.min.js",
@@ -146,5 +148,64 @@ mod tests {
         ] {
             assert!(Assets::get(file).is_some(), "{file} is missing");
         }
+    }
+
+    /// `from "../core/api.js"` in `pages/events.js` → `core/api.js`.
+    fn resolve(dir: &str, specifier: &str) -> String {
+        let mut parts: Vec<&str> = if specifier.starts_with('/') {
+            Vec::new()
+        } else {
+            dir.split('/').filter(|s| !s.is_empty()).collect()
+        };
+        for segment in specifier.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                s => parts.push(s),
+            }
+        }
+        parts.join("/")
+    }
+
+    /// The app is ES modules the browser loads as they are: an import of a file that is not
+    /// there would break the page only at run time. And each of the app's own files stays small
+    /// (the page's markup, index.html, aside).
+    #[test]
+    fn every_module_import_names_an_embedded_file_and_no_app_file_is_long() {
+        let mut modules = 0;
+        for name in Assets::iter() {
+            if name.starts_with("vendor/") || name == INDEX {
+                continue;
+            }
+            let file = Assets::get(&name).expect("listed");
+            let Ok(text) = std::str::from_utf8(&file.data) else {
+                continue;
+            };
+            assert!(
+                text.lines().count() <= 400,
+                "{name}: over 400 lines, split it"
+            );
+            if !name.ends_with(".js") {
+                continue;
+            }
+            let dir = name.rsplit_once('/').map_or("", |(dir, _)| dir);
+            for line in text.lines().filter(|l| l.starts_with("import ")) {
+                let Some((_, rest)) = line.split_once(" from \"") else {
+                    continue;
+                };
+                let specifier = rest.split('"').next().unwrap_or_default();
+                let target = resolve(dir, specifier);
+                assert!(
+                    Assets::get(&target).is_some(),
+                    "{name} imports {specifier}: {target} is not in ui/"
+                );
+            }
+            modules += 1;
+        }
+        assert!(modules >= 10, "only {modules} modules");
+        assert_eq!(resolve("pages", "../core/api.js"), "core/api.js");
+        assert_eq!(resolve("", "./pages/ask.js"), "pages/ask.js");
     }
 }

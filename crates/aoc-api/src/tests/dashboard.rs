@@ -46,21 +46,33 @@ async fn pages_get_the_app_with_a_strict_policy_and_anything_else_a_problem() {
                 .contains("vendor/alpine/cdn.min.js")
         );
     }
-    let (status, headers, _) = get(&app, "/app.js").await;
-    assert_eq!(status, StatusCode::OK);
+    // The app is ES modules, in folders too: a browser runs a module only when it is served as
+    // JavaScript (and `nosniff` forbids guessing).
+    for module in ["/app.js", "/pages.js", "/core/api.js", "/pages/events.js"] {
+        let (status, headers, _) = get(&app, module).await;
+        assert_eq!(status, StatusCode::OK, "{module}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .expect("type")
+                .contains("javascript"),
+            "{module}"
+        );
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    }
+    let (_, _, body) = get(&app, "/").await;
     assert!(
-        headers[header::CONTENT_TYPE]
-            .to_str()
-            .expect("type")
-            .contains("javascript")
+        body.as_str()
+            .expect("html")
+            .contains(r#"<script type="module" src="/app.js">"#)
     );
-    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
 
     // Not pages: an unknown API route, a missing file, a write.
     for (method, uri) in [
         (Method::GET, "/api/nope"),
         (Method::GET, "/api"),
         (Method::GET, "/missing.js"),
+        (Method::GET, "/pages/missing.js"),
         (Method::POST, "/"),
     ] {
         let (status, headers, body) = send(&app, request(method.clone(), uri)).await;

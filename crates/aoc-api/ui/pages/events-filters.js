@@ -1,0 +1,79 @@
+// The events page's search as data: the filter form, what the URL carries
+// (`/events?hours=24&service=Exchange&q=forwarding&event=<id>`) and the API's query string.
+import { fromInputValue, toInputValue } from "../core/format.js";
+
+export const PAGE_SIZE = 50;
+// The event filters the URL carries, by their API names.
+export const FILTERS = ["service", "operation", "actor", "target", "ip", "result", "tag", "q"];
+export const RANGE_PRESETS = [
+  { value: "1", label: "Last hour" },
+  { value: "24", label: "Last 24 hours" },
+  { value: "168", label: "Last 7 days" },
+  { value: "720", label: "Last 30 days" },
+  { value: "2160", label: "Last 90 days" },
+  { value: "custom", label: "Custom range" },
+];
+export const DEFAULT_RANGE = "168";
+
+export function emptyForm() {
+  return { range: DEFAULT_RANGE, from: "", to: "", service: "", operation: "", actor: "", target: "", ip: "", result: "", tag: "", q: "" };
+}
+
+/**
+ * The search a URL's parameters hold: `form` (the form's values), `rawRange` (a custom range's
+ * times exactly as the URL has them, kept until edited) and `openId` (the event to show).
+ */
+export function readFilters(params, utc) {
+  const form = emptyForm();
+  let rawRange = null;
+  for (const name of FILTERS) form[name] = params.get(name) || "";
+  if (params.get("from") || params.get("to")) {
+    form.range = "custom";
+    form.from = toInputValue(params.get("from"), utc) || params.get("from") || "";
+    form.to = toInputValue(params.get("to"), utc) || params.get("to") || "";
+    rawRange = { from: params.get("from") || "", to: params.get("to") || "" };
+  } else {
+    form.range = params.get("hours") || DEFAULT_RANGE;
+  }
+  return { form, rawRange, openId: params.get("event") };
+}
+
+/**
+ * The filters as a query string. `forUrl` keeps a preset relative (`hours=24`); otherwise a
+ * preset is the search's fixed `window` ({ from, to }), so every page of it sees the same rows.
+ */
+export function filterQuery({ form, rawRange, window }, forUrl, utc) {
+  const params = new URLSearchParams();
+  if (form.range === "custom") {
+    // Times read from the URL or a chart selection keep their precision until edited.
+    const from = rawRange ? rawRange.from : fromInputValue(form.from, utc);
+    const to = rawRange ? rawRange.to : fromInputValue(form.to, utc);
+    if (from) params.set("from", from);
+    if (to) params.set("to", to);
+  } else if (forUrl) {
+    params.set("hours", form.range);
+  } else if (window) {
+    params.set("from", window.from);
+    params.set("to", window.to);
+  }
+  for (const name of FILTERS) {
+    const value = (form[name] || "").trim();
+    if (value) params.set(name, value);
+  }
+  return params.toString();
+}
+
+/** A preset range fixed to absolute times, from now; null for a custom range. */
+export function fixedWindow(range) {
+  if (range === "custom") return null;
+  const now = new Date();
+  return {
+    from: new Date(now.getTime() - Number(range) * 3600 * 1000).toISOString(),
+    to: now.toISOString(),
+  };
+}
+
+/** How many filters besides the search are set (the phone's "Filters (2 set)"). */
+export function filtersSet(form) {
+  return FILTERS.filter((name) => name !== "q" && (form[name] || "").trim()).length;
+}

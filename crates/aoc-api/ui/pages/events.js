@@ -1,0 +1,230 @@
+// The Events page: filters (kept in the URL), the count-over-time chart, the events table with
+// keyset paging, keyboard moves, and export. A row opens in the event panel (event-panel.js).
+import { api } from "../core/api.js";
+import { actorText, targetText, toInputValue } from "../core/format.js";
+import { session } from "../core/session.js";
+import { eventPanel } from "./event-panel.js";
+import { tags } from "./event-tags.js";
+import { drawChart, resizeChart } from "./events-chart.js";
+import { PAGE_SIZE, RANGE_PRESETS, emptyForm, filterQuery, filtersSet, fixedWindow, readFilters } from "./events-filters.js";
+
+export function eventsPage() {
+  // The uPlot chart, kept out of Alpine's reactive data.
+  let chart = null;
+
+  return {
+    rangePresets: RANGE_PRESETS,
+    form: emptyForm(),
+    rawRange: null, // a custom range's times as the URL or the chart gave them, until edited
+    window: null, // the search's fixed { from, to } for a preset range
+    events: [],
+    page: 0,
+    cursors: [null],
+    nextCursor: null,
+    loading: false,
+    loadSeq: 0,
+    totals: null,
+    selectedIndex: -1,
+    exporting: false,
+    filtersOpen: false,
+
+    get tags() { return tags().list; },
+
+    init() {
+      window.addEventListener("resize", () => resizeChart(chart, this.$refs.chart));
+      // The chart's colours are the theme's and its axis follows the UTC switch.
+      this.$watch("$store.session.theme", () => this.$nextTick(() => this.drawChart()));
+      this.$watch("$store.session.utc", () => this.drawChart());
+    },
+
+    /** A visit: the search the URL holds, and the event it names in the panel. */
+    async show(params) {
+      const { form, rawRange, openId } = readFilters(params, session().utc);
+      this.form = form;
+      this.rawRange = rawRange;
+      const open = openId ? eventPanel.open(openId) : null;
+      await Promise.all([tags().load(), this.searchEvents(), open]);
+    },
+
+    /** Coming back from another page keeps the filters. */
+    urlQuery() { return this.query(true); },
+
+    query(forUrl) { return filterQuery(this, forUrl, session().utc); },
+
+    // ---- Filters -------------------------------------------------------------------------------
+
+    rangeChanged() {
+      if (this.form.range === "custom" && !this.form.from) {
+        const now = new Date();
+        const utc = session().utc;
+        this.form.to = toInputValue(now.toISOString(), utc);
+        this.form.from = toInputValue(new Date(now.getTime() - 24 * 3600 * 1000).toISOString(), utc);
+      }
+      this.rawRange = null;
+      if (this.form.range !== "custom") this.applyFilters();
+    },
+
+    rangeEdited() { this.rawRange = null; },
+
+    // On a phone only the search shows until the other filters are asked for.
+    toggleFilters() { this.filtersOpen = !this.filtersOpen; },
+    filtersToggleText() {
+      if (this.filtersOpen) return "Fewer filters";
+      const set = filtersSet(this.form);
+      return set > 0 ? `Filters (${set} set)` : "Filters";
+    },
+    tagOption(t) { return `${t.tag} (${t.events})`; },
+
+    async applyFilters() {
+      eventPanel.hide();
+      window.history.pushState({}, "", "/events?" + this.query(true));
+      await this.searchEvents();
+    },
+
+    async clearFilters() {
+      this.form = emptyForm();
+      await this.applyFilters();
+    },
+
+    // ---- The search ----------------------------------------------------------------------------
+
+    /** A new search: page one, and the preset fixed to absolute times, so later pages, the
+     * chart and an export all see the same rows even while new events arrive. */
+    async searchEvents() {
+      this.window = fixedWindow(this.form.range);
+      session().error = null;
+      this.page = 0;
+      this.cursors = [null];
+      this.selectedIndex = -1;
+      await Promise.all([this.loadPage(), this.loadTotals()]);
+    },
+
+    async loadPage() {
+      const seq = ++this.loadSeq;
+      this.loading = true;
+      try {
+        const cursor = this.cursors[this.page];
+        const query = this.query(false) + `&page_size=${PAGE_SIZE}` + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+        const page = await api("/api/events?" + query);
+        if (seq !== this.loadSeq) return;
+        this.events = page.items;
+        this.nextCursor = page.next_cursor || null;
+      } catch (e) {
+        if (seq === this.loadSeq) { this.events = []; this.nextCursor = null; this.fail(e); }
+      } finally {
+        if (seq === this.loadSeq) this.loading = false;
+      }
+    },
+
+    async olderPage() {
+      if (!this.nextCursor) return;
+      this.cursors[this.page + 1] = this.nextCursor;
+      this.page += 1;
+      this.selectedIndex = -1;
+      await this.loadPage();
+    },
+
+    async newerPage() {
+      if (this.page === 0) return;
+      this.page -= 1;
+      this.selectedIndex = -1;
+      await this.loadPage();
+    },
+
+    async loadTotals() {
+      try {
+        this.totals = await api("/api/events/aggregations?" + this.query(false));
+      } catch (e) {
+        this.totals = null;
+        // The table's own error says the same; a rate limit on the chart alone is shown.
+        if (e.status === 429) this.fail(e);
+      }
+      this.$nextTick(() => this.drawChart());
+    },
+
+    totalText() {
+      if (!this.totals) return "";
+      const n = Number(this.totals.total).toLocaleString();
+      const rate = (this.totals.failure_rate * 100).toFixed(1);
+      return `${n} events · ${rate}% failed`;
+    },
+    windowText() {
+      if (!this.window) return "";
+      return `${this.fmtTime(this.window.from)} – ${this.fmtTime(this.window.to)}`;
+    },
+    actorText,
+    targetText,
+
+    // ---- The chart -----------------------------------------------------------------------------
+
+    drawChart() {
+      const el = this.$refs.chart;
+      if (!el || !window.uPlot) return;
+      if (chart) { chart.destroy(); chart = null; }
+      const timeline = this.totals && this.totals.timeline;
+      chart = drawChart(el, timeline, session().utc, (from, to) => this.selectPeriod(from, to));
+    },
+
+    /** Dragging across the chart narrows the time range to the selection. */
+    selectPeriod(from, to) {
+      const utc = session().utc;
+      this.form.range = "custom";
+      this.rawRange = { from, to };
+      this.form.from = toInputValue(from, utc);
+      this.form.to = toInputValue(to, utc);
+      window.history.pushState({}, "", "/events?" + this.query(true));
+      this.searchEvents();
+    },
+
+    // ---- Export --------------------------------------------------------------------------------
+
+    async exportEvents(format) {
+      this.exporting = true;
+      try {
+        const query = this.query(false) + "&format=" + format;
+        const response = await api("/api/events/export?" + query, { response: true });
+        const blob = await response.blob();
+        const disposition = response.headers.get("content-disposition") || "";
+        const match = /filename="?([^";]+)"?/.exec(disposition);
+        const link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = match ? match[1] : `aoc-events.${format}`;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+      } catch (e) {
+        this.fail(e);
+      } finally {
+        this.exporting = false;
+      }
+    },
+
+    // ---- Rows and the keyboard -----------------------------------------------------------------
+
+    select(index) {
+      if (index < 0 || index >= this.events.length) return;
+      this.selectedIndex = index;
+      const row = this.$root.querySelector(`tr[data-event-id="${this.events[index].id}"]`);
+      if (row) { row.focus({ preventScroll: true }); row.scrollIntoView({ block: "nearest" }); }
+      eventPanel.open(this.events[index].id, true);
+    },
+
+    /** `/` focuses the search; ↓ ↑ (j k) move through the rows. (Esc is the panel's.) */
+    onKey(e) {
+      const typing = e.target && (e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA" || e.target.tagName === "SELECT");
+      if (typing || e.key === "Escape" || !this.shown()) return;
+      if (e.key === "/") {
+        e.preventDefault();
+        this.$refs.search.focus();
+        this.$refs.search.select();
+      } else if (e.key === "ArrowDown" || e.key === "j") {
+        e.preventDefault();
+        this.select(Math.min(this.events.length - 1, this.selectedIndex + 1));
+      } else if (e.key === "ArrowUp" || e.key === "k") {
+        e.preventDefault();
+        this.select(Math.max(0, this.selectedIndex - 1));
+      }
+    },
+  };
+}
