@@ -13,7 +13,7 @@ use aoc_store::{
     clean_text, storable_json,
 };
 
-use crate::rows::{from_micros, micros};
+use aoc_store::sql::{from_micros, micros};
 use crate::{SqliteStore, map_err};
 
 #[expect(
