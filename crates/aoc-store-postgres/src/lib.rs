@@ -22,12 +22,10 @@ use uuid::Uuid;
 use aoc_model::search::SearchText;
 use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::sql::{
-    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement,
-    finish_store, write_in_chunks,
+    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, write_in_chunks,
 };
 use aoc_store::{
-    DerivedColumns, EventColumns, FetchCommit, FilterDialect, InsertReport, StoreError,
-    StoreResult,
+    DerivedColumns, EventColumns, FetchCommit, FilterDialect, InsertReport, StoreError, StoreResult,
 };
 
 use partitions::Partitions;

@@ -72,7 +72,11 @@ fn value(row: &PgRow, index: usize) -> StoreResult<Value> {
 
 pub(crate) fn plain_rows(rows: &[PgRow]) -> StoreResult<Vec<Row>> {
     let columns: Arc<[String]> = match rows.first() {
-        Some(first) => first.columns().iter().map(|c| c.name().to_owned()).collect(),
+        Some(first) => first
+            .columns()
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect(),
         None => return Ok(Vec::new()),
     };
     let mut plain = Vec::with_capacity(rows.len());

@@ -21,12 +21,11 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::sql::{
-    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement,
-    finish_store, micros, write_in_chunks,
+    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, micros,
+    write_in_chunks,
 };
 use aoc_store::{
-    DerivedColumns, EventColumns, FetchCommit, FilterDialect, InsertReport, StoreError,
-    StoreResult,
+    DerivedColumns, EventColumns, FetchCommit, FilterDialect, InsertReport, StoreError, StoreResult,
 };
 
 use fts::{SqliteDialect, TextPlan, TextSearch};

@@ -64,7 +64,11 @@ pub(crate) fn plain_rows(rows: &[SqliteRow]) -> StoreResult<Vec<Row>> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_owned()).collect();
+    let columns: Arc<[String]> = first
+        .columns()
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect();
     rows.iter()
         .map(|row| {
             let values = (0..columns.len())

@@ -37,7 +37,10 @@ impl TestDatabase for DatabaseFile {
 
 async fn fresh_file(name: &str) -> DatabaseFile {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join(format!("{name}.db")).display());
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join(format!("{name}.db")).display()
+    );
     DatabaseFile { url, _dir: dir }
 }
 

@@ -375,7 +375,6 @@ pub fn into_audit_page(mut items: Vec<AuditEntry>, query: &AuditQuery) -> AuditP
 mod tests {
     use super::*;
 
-
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
         for seq in [0, 1, 42, i64::MAX] {
@@ -420,7 +419,10 @@ mod tests {
             action: Some("comment.add".into()),
             ..AuditQuery::default()
         };
-        assert_eq!(audit_filter(&exact, Dialect::Postgres).where_sql, "action = $1");
+        assert_eq!(
+            audit_filter(&exact, Dialect::Postgres).where_sql,
+            "action = $1"
+        );
         assert_eq!(
             audit_filter(&AuditQuery::default(), Dialect::Postgres).where_sql,
             "TRUE"

@@ -308,7 +308,11 @@ impl AggregateSql {
     }
 
     /// `bucket` (its start), `n`, `failures`; non-empty buckets only.
-    pub fn timeline<D: FilterDialect + ?Sized>(&self, dialect: &D, interval_seconds: i64) -> String {
+    pub fn timeline<D: FilterDialect + ?Sized>(
+        &self,
+        dialect: &D,
+        interval_seconds: i64,
+    ) -> String {
         format!(
             "SELECT {bucket} AS bucket, count(*) AS n, \
              coalesce(sum(CASE WHEN result = 'failure' THEN 1 ELSE 0 END), 0) AS failures \
@@ -319,7 +323,12 @@ impl AggregateSql {
     }
 
     /// `value`, `n`; most frequent first, ties by value.
-    pub fn top<D: FilterDialect + ?Sized>(&self, dialect: &D, column: TopColumn, limit: u32) -> String {
+    pub fn top<D: FilterDialect + ?Sized>(
+        &self,
+        dialect: &D,
+        column: TopColumn,
+        limit: u32,
+    ) -> String {
         let expr = column.expression();
         format!(
             "SELECT {expr} AS value, count(*) AS n FROM events WHERE ({}) AND {expr} IS NOT NULL \

@@ -38,8 +38,7 @@ async fn fresh_store(engine: Engine, name: &str) -> Arc<dyn Store> {
             Arc::new(SqliteStore::connect(&url).await.expect("open"))
         }
         Engine::Postgres => {
-            let url =
-                aoc_store_postgres::testing::fresh_schema(&format!("aoc_api_{name}")).await;
+            let url = aoc_store_postgres::testing::fresh_schema(&format!("aoc_api_{name}")).await;
             Arc::new(aoc_store_postgres::PostgresStore::connect(&url).expect("url"))
         }
     };

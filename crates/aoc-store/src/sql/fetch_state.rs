@@ -13,8 +13,8 @@ use super::{Dialect, Row, SqlEngine, SqlTransaction, Statement, count, micros};
 use crate::filter::Bind;
 use crate::{
     ContentRef, ContentStatus, CoverageQuery, CoverageRow, DelayStats, FetchCommit,
-    FetchStateStore, HourFigures, InsertReport, RunRecord, SourceProblem, SourceState,
-    StoreError, StoreResult, ceil_hour, clean_text, hour_figures,
+    FetchStateStore, HourFigures, InsertReport, RunRecord, SourceProblem, SourceState, StoreError,
+    StoreResult, ceil_hour, clean_text, hour_figures,
 };
 
 /// Rows per statement for coverage hours and ledger entries (at most 10 parameters each).
@@ -168,7 +168,10 @@ fn coverage_filter(
         clauses.push(format!("{condition} {}", dialect.placeholder(binds.len())));
     };
     if let Some(tenant) = &query.tenant {
-        push("tenant_id =", clean_text(tenant.as_str()).into_owned().into());
+        push(
+            "tenant_id =",
+            clean_text(tenant.as_str()).into_owned().into(),
+        );
     }
     if let Some(source) = &query.source {
         push("source =", clean_text(source).into_owned().into());
@@ -336,7 +339,10 @@ impl<E: SqlEngine> FetchStateStore for E {
         let mut statuses: HashMap<String, ContentStatus> = HashMap::with_capacity(listed.len());
         let mut tx = self.begin().await?;
         for chunk in listed.chunks(STATE_CHUNK) {
-            let ids: Vec<String> = chunk.iter().map(|c| clean_text(&c.id).into_owned()).collect();
+            let ids: Vec<String> = chunk
+                .iter()
+                .map(|c| clean_text(&c.id).into_owned())
+                .collect();
             // $1 tenant, $2 source, $3 now, then (id, created, expires) per blob.
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| {
@@ -460,8 +466,11 @@ impl<E: SqlEngine> FetchStateStore for E {
             .await?;
         let blobs = tx
             .execute(
-                Statement::new(dialect, "DELETE FROM content_ledger WHERE content_created < $1")
-                    .bind(cutoff),
+                Statement::new(
+                    dialect,
+                    "DELETE FROM content_ledger WHERE content_created < $1",
+                )
+                .bind(cutoff),
             )
             .await?;
         tx.commit().await?;

@@ -31,9 +31,7 @@ use chrono::{DateTime, Utc};
 use aoc_model::{Event, EventId, EventQuery};
 
 use crate::filter::{Bind, FilterDialect};
-use crate::{
-    DerivedColumns, FetchCommit, InsertReport, JobQueue, Store, StoreError, StoreResult,
-};
+use crate::{DerivedColumns, FetchCommit, InsertReport, JobQueue, Store, StoreError, StoreResult};
 
 pub use events::{ChunkWriter, fill_derived_columns, query_page, write_in_chunks};
 pub use fetch_state::finish_store;

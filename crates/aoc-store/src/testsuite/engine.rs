@@ -181,9 +181,7 @@ pub async fn a_lease_race_between_processes_has_one_winner<D: TestDatabase>(data
 }
 
 /// Processes with stores of their own race to see a user first: one is told it was first.
-pub async fn a_first_sighting_race_between_processes_has_one_winner<D: TestDatabase>(
-    database: &D,
-) {
+pub async fn a_first_sighting_race_between_processes_has_one_winner<D: TestDatabase>(database: &D) {
     let stores = processes(database, 4).await;
     let start = Arc::new(tokio::sync::Barrier::new(8));
     let mut tasks = tokio::task::JoinSet::new();

@@ -241,7 +241,10 @@ impl Generator {
     }
 }
 
-pub(crate) fn normalize_batch(batch: Vec<(Value, &'static str)>, tenant: &TenantId) -> Result<Vec<Event>> {
+pub(crate) fn normalize_batch(
+    batch: Vec<(Value, &'static str)>,
+    tenant: &TenantId,
+) -> Result<Vec<Event>> {
     batch
         .into_iter()
         .map(|(raw, source)| {

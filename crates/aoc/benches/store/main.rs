@@ -57,7 +57,6 @@ use aoc_store::{EventColumns, Store};
 use aoc_store_postgres::PostgresStore;
 use aoc_store_sqlite::SqliteStore;
 
-
 const BATCH: usize = 5_000;
 const TENANT: &str = "8f3c2a1e-5b7d-4e9a-9c21-6d4f0b7a3e58";
 const DAYS: i64 = 90;
