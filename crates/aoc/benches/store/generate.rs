@@ -142,13 +142,13 @@ pub(crate) fn set(raw: &mut Value, key: &str, value: String) {
 
 pub(crate) struct Generator {
     shapes: Vec<Shape>,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    n: usize,
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) end: DateTime<Utc>,
+    pub(crate) n: usize,
 }
 
 impl Generator {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         let end = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
         Self {
             shapes: shapes(),
@@ -236,7 +236,7 @@ impl Generator {
         (raw, shape.source)
     }
 
-    fn batch(&self, from: usize, to: usize) -> Vec<(Value, &'static str)> {
+    pub(crate) fn batch(&self, from: usize, to: usize) -> Vec<(Value, &'static str)> {
         (from..to).map(|i| self.record(i)).collect()
     }
 }
