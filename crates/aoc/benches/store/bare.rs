@@ -15,7 +15,11 @@ pub(crate) struct BareSqlite {
 pub(crate) const BARE_SQLITE_CHUNK: usize = 500;
 
 impl BareSqlite {
-    pub(crate) async fn open(path: &Path, page_size: Option<u32>, setup: &[String]) -> Result<Self> {
+    pub(crate) async fn open(
+        path: &Path,
+        page_size: Option<u32>,
+        setup: &[String],
+    ) -> Result<Self> {
         // The engine's own migrations make the table and indexes, so they are identical.
         let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await?;
         store.migrate().await?;
@@ -38,7 +42,11 @@ impl BareSqlite {
         Ok(Self { conn, next_seq: 1 })
     }
 
-    pub(crate) async fn insert(&mut self, columns: &[EventColumns<'_>], ingested_at: i64) -> Result<()> {
+    pub(crate) async fn insert(
+        &mut self,
+        columns: &[EventColumns<'_>],
+        ingested_at: i64,
+    ) -> Result<()> {
         let mut tx = self.conn.begin().await?;
         for chunk in columns.chunks(BARE_SQLITE_CHUNK) {
             let rows = vec!["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
