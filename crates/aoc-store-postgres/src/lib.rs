@@ -2,11 +2,11 @@
 //! text, idempotent batch inserts through `UNNEST` arrays.
 
 mod annotations;
-mod audit_trail;
-mod fetch_state;
 mod jobs;
 mod partitions;
 mod rows;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 
@@ -15,38 +15,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Utc};
+use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, PgPool};
 use uuid::Uuid;
 
 use aoc_model::search::SearchText;
-use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
+use aoc_model::{Event, EventId, EventQuery};
+use aoc_store::sql::{
+    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, write_in_chunks,
+};
 use aoc_store::{
-    Bind, Dialect, EventColumns, EventStore, FetchCommit, InsertReport, Store, StoreError,
-    StoreResult, encode_chunk, event_filter, into_page,
+    DerivedColumns, EventColumns, FetchCommit, FilterDialect, InsertReport, StoreError, StoreResult,
 };
 
-use aoc_model::{AggregateSpec, EventAggregates, TimeBucket, ValueCount};
-use aoc_store::{AggregateSql, SELECT_COLUMNS, TopColumn, aggregate_interval};
-
-/// The binds of a filter as PostgreSQL arguments.
-pub(crate) fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::postgres::PgArguments> {
-    use sqlx::Arguments as _;
-    let mut args = sqlx::postgres::PgArguments::default();
-    for bind in binds {
-        match bind {
-            Bind::Text(text) => args.add(text),
-            Bind::Timestamp(ts) => args.add(ts),
-            Bind::Id(id) => args.add(id.as_uuid()),
-            Bind::Bytes(bytes) => args.add(bytes),
-            Bind::Integer(value) => args.add(value),
-        }
-        .map_err(|e| StoreError::Internal(e.to_string()))?;
-    }
-    Ok(args)
-}
 use partitions::Partitions;
-use rows::{decode_row, decode_row_with};
+use rows::{Tx, plain_rows, query};
 
 /// Rows per INSERT statement.
 const INSERT_CHUNK: usize = 5_000;
@@ -101,8 +84,8 @@ impl PostgresStore {
         })
     }
 
-    /// Stores `events` as [`EventStore::insert_events`] describes and, when `commit` is given,
-    /// its fetch state, in one transaction.
+    /// Stores `events` as [`aoc_store::EventStore::insert_events`] describes and, when `commit` is
+    /// given, its fetch state, in one transaction.
     async fn store_batch(
         &self,
         events: &[Event],
@@ -137,75 +120,10 @@ impl PostgresStore {
         self.partitions
             .ensure(&self.pool, events.iter().map(|e| e.timestamp))
             .await?;
-        let ingested_at = Utc::now();
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let new = write_events(&mut tx, events, ingested_at).await?;
-        if let Some(commit) = commit {
-            fetch_state::record_commit(&mut tx, commit, &new, ingested_at).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        let new = new.len() as u64;
-        Ok(InsertReport {
-            new,
-            duplicate: events.len() as u64 - new,
-        })
-    }
-}
-
-impl PostgresStore {
-    /// Computes the filter columns of rows stored before they existed (migration 0004), a
-    /// chunk per transaction; a no-op once done.
-    async fn fill_derived_columns(&self) -> StoreResult<()> {
-        const CHUNK: i64 = 5_000;
-        let mut filled = 0u64;
-        loop {
-            let rows: Vec<(i64, Option<String>, Vec<u8>)> = sqlx::query_as(
-                "SELECT seq, client_ip, payload FROM events WHERE target_keys IS NULL \
-                 ORDER BY seq LIMIT $1",
-            )
-            .bind(CHUNK)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-            if rows.is_empty() {
-                break;
-            }
-            let n = rows.len();
-            let mut seqs = Vec::with_capacity(n);
-            let mut ip_keys = Vec::with_capacity(n);
-            let mut countries = Vec::with_capacity(n);
-            let mut target_keys = Vec::with_capacity(n);
-            for (seq, client_ip, payload) in &rows {
-                let derived =
-                    aoc_store::DerivedColumns::from_stored(payload, client_ip.as_deref())?;
-                seqs.push(*seq);
-                ip_keys.push(derived.client_ip_key.map(|k| k.to_vec()));
-                countries.push(derived.country);
-                target_keys.push(derived.target_keys);
-            }
-            sqlx::query(
-                "UPDATE events SET client_ip_key = t.client_ip_key, country = t.country, \
-                 target_keys = t.target_keys \
-                 FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[]) \
-                      AS t(seq, client_ip_key, country, target_keys) \
-                 WHERE events.seq = t.seq",
-            )
-            .bind(seqs)
-            .bind(ip_keys)
-            .bind(countries)
-            .bind(target_keys)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-            filled += n as u64;
-        }
-        if filled > 0 {
-            tracing::info!(
-                events = filled,
-                "filled in the filter columns of stored events"
-            );
-        }
-        Ok(())
+        let now = Utc::now();
+        let mut tx = Tx(self.pool.begin().await.map_err(map_err)?);
+        let new = write_events(&mut tx.0, events, now).await?;
+        finish_store(Box::new(tx), Dialect::Postgres, events, commit, &new, now).await
     }
 }
 
@@ -213,7 +131,7 @@ impl PostgresStore {
 /// repeat within `events` is stored, and listed, once). Takes the insert lock, so `seq` follows
 /// commit order, and writes in chunks, encoding the next chunk while the current one is written.
 async fn write_events(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     events: &[Event],
     ingested_at: DateTime<Utc>,
 ) -> StoreResult<Vec<EventId>> {
@@ -225,24 +143,14 @@ async fn write_events(
         .execute(&mut **tx)
         .await
         .map_err(map_err)?;
-    let mut chunks = events.chunks(INSERT_CHUNK);
-    let mut current = chunks.next().map(encode_chunk).transpose()?;
-    let mut new = Vec::new();
-    while let Some(columns) = current {
-        // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
-        let next = chunks.next();
-        let (written, encoded) = tokio::join!(insert_chunk(tx, &columns, ingested_at), async {
-            next.map(encode_chunk).transpose()
-        });
-        new.extend(written?);
-        current = encoded?;
-    }
-    Ok(new)
+    let mut writer = EventWriter { tx, ingested_at };
+    write_in_chunks(&mut writer, events, INSERT_CHUNK).await
 }
 
+/// PostgreSQL's side of the events filter: `tsvector` full text, code-point ordering.
 struct PgDialect;
 
-impl Dialect for PgDialect {
+impl FilterDialect for PgDialect {
     fn placeholder(&self, index: usize) -> String {
         format!("${index}")
     }
@@ -273,107 +181,60 @@ impl Dialect for PgDialect {
 }
 
 #[async_trait]
-impl EventStore for PostgresStore {
-    async fn insert_events(&self, events: &[Event]) -> StoreResult<InsertReport> {
-        if events.is_empty() {
-            return Ok(InsertReport::default());
-        }
-        self.store_batch(events, None).await
+impl SqlEngine for PostgresStore {
+    async fn apply_migrations(&self) -> StoreResult<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
     }
 
-    async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
-        let filter = event_filter(query, &PgDialect);
-        let sql = filter.select_sql();
-        let rows = sqlx::query_with(AssertSqlSafe(sql), arguments(filter.binds)?)
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn SqlTransaction>> {
+        Ok(Box::new(Tx(self.pool.begin().await.map_err(map_err)?)))
+    }
+
+    async fn read(&self, statement: Statement) -> StoreResult<Vec<Row>> {
+        let rows = query(statement)?
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)?;
-        let items = rows
-            .iter()
-            .map(|row| decode_row_with(row, !query.without_raw))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(into_page(items, query))
+        plain_rows(&rows)
     }
 
-    async fn aggregate_events(
+    /// Reads and writes share the pool: a write that returns rows is a read here.
+    async fn write_returning(&self, statement: Statement) -> StoreResult<Vec<Row>> {
+        self.read(statement).await
+    }
+
+    async fn write(&self, statement: Statement) -> StoreResult<u64> {
+        let done = query(statement)?
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn events_dialect(
         &self,
-        query: &EventQuery,
-        spec: &AggregateSpec,
-    ) -> StoreResult<EventAggregates> {
-        let sql = AggregateSql::new(query, &PgDialect);
-        let binds = || arguments(sql.filter.binds.clone());
-        type Totals = (i64, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-        let (total, failures, first, last): Totals =
-            sqlx::query_as_with(AssertSqlSafe(sql.totals()), binds()?)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map_err)?;
-        let interval = aggregate_interval(query, spec, first, last)?;
-        let buckets: Vec<(DateTime<Utc>, i64, i64)> =
-            sqlx::query_as_with(AssertSqlSafe(sql.timeline(&PgDialect, interval)), binds()?)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-        let buckets = buckets
-            .into_iter()
-            .map(|(start, count, failures)| TimeBucket {
-                start,
-                count: count as u64,
-                failures: failures as u64,
-            })
-            .collect();
-        let mut top: [Vec<ValueCount>; 3] = Default::default();
-        for (list, column) in top.iter_mut().zip(TopColumn::ALL) {
-            let rows: Vec<(String, i64)> = sqlx::query_as_with(
-                AssertSqlSafe(sql.top(&PgDialect, column, spec.top)),
-                binds()?,
-            )
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-            *list = rows
-                .into_iter()
-                .map(|(value, count)| ValueCount {
-                    value,
-                    count: count as u64,
-                })
-                .collect();
-        }
-        Ok(EventAggregates::assemble(
-            total as u64,
-            failures as u64,
-            first,
-            last,
-            interval,
-            (query.from, query.to),
-            buckets,
-            top,
-        ))
+        _query: &EventQuery,
+    ) -> StoreResult<Option<Box<dyn FilterDialect + Send + Sync>>> {
+        // A text query that matches nothing costs one index probe: no plan to make.
+        Ok(Some(Box::new(PgDialect)))
     }
 
-    async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {
-        let sql = format!("SELECT {SELECT_COLUMNS} FROM events WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(decode_row).transpose()
+    async fn store_events(
+        &self,
+        events: &[Event],
+        commit: Option<&FetchCommit<'_>>,
+    ) -> StoreResult<InsertReport> {
+        self.store_batch(events, commit).await
     }
 
-    async fn events_after(&self, after: Option<Seq>, limit: u32) -> StoreResult<Vec<Event>> {
-        let sql =
-            format!("SELECT {SELECT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(after.map_or(0, |s| s.0))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(decode_row).collect()
-    }
-
-    async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {
+    async fn remove_events(&self, ids: &[EventId]) -> StoreResult<u64> {
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Events first: their row locks make a concurrent annotation wait, and then it is seen.
@@ -388,7 +249,7 @@ impl EventStore for PostgresStore {
         Ok(deleted)
     }
 
-    async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+    async fn remove_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let dropped = self.partitions.drop_before(&self.pool, cutoff).await?;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let deleted = sqlx::query("DELETE FROM events WHERE timestamp < $1")
@@ -402,18 +263,53 @@ impl EventStore for PostgresStore {
         Ok(dropped + deleted)
     }
 
-    async fn count_events(&self) -> StoreResult<u64> {
-        let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(count as u64)
+    /// One statement per chunk, the columns as arrays.
+    async fn write_derived(&self, rows: Vec<(i64, DerivedColumns)>) -> StoreResult<()> {
+        let n = rows.len();
+        let mut seqs = Vec::with_capacity(n);
+        let mut ip_keys = Vec::with_capacity(n);
+        let mut countries = Vec::with_capacity(n);
+        let mut target_keys = Vec::with_capacity(n);
+        for (seq, derived) in rows {
+            seqs.push(seq);
+            ip_keys.push(derived.client_ip_key.map(|k| k.to_vec()));
+            countries.push(derived.country);
+            target_keys.push(derived.target_keys);
+        }
+        sqlx::query(
+            "UPDATE events SET client_ip_key = t.client_ip_key, country = t.country, \
+             target_keys = t.target_keys \
+             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[]) \
+                  AS t(seq, client_ip_key, country, target_keys) \
+             WHERE events.seq = t.seq",
+        )
+        .bind(seqs)
+        .bind(ip_keys)
+        .bind(countries)
+        .bind(target_keys)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+}
+
+/// Writes chunks of events in one transaction, the columns as arrays.
+struct EventWriter<'t> {
+    tx: &'t mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ingested_at: DateTime<Utc>,
+}
+
+#[async_trait]
+impl ChunkWriter for EventWriter<'_> {
+    async fn write_chunk(&mut self, columns: &[EventColumns<'_>]) -> StoreResult<Vec<EventId>> {
+        insert_chunk(self.tx, columns, self.ingested_at).await
     }
 }
 
 /// Writes one chunk; returns the ids of the events that were not stored before.
 async fn insert_chunk(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     columns: &[EventColumns<'_>],
     ingested_at: DateTime<Utc>,
 ) -> StoreResult<Vec<EventId>> {
@@ -494,27 +390,4 @@ async fn insert_chunk(
         .into_iter()
         .map(|(id,)| EventId::from_uuid(id))
         .collect())
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    fn engine(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
-        self.fill_derived_columns().await
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
 }

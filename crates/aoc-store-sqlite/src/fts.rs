@@ -9,7 +9,7 @@
 use sqlx::SqlitePool;
 
 use aoc_model::search::SearchText;
-use aoc_store::{Dialect, StoreResult};
+use aoc_store::{FilterDialect, StoreResult};
 
 use crate::map_err;
 
@@ -126,17 +126,7 @@ pub struct SqliteDialect {
     pub fts: String,
 }
 
-impl SqliteDialect {
-    /// For queries without full text (the audit trail, events without a text filter).
-    pub fn plain() -> Self {
-        Self {
-            plan: TextPlan::FromIndex,
-            fts: String::new(),
-        }
-    }
-}
-
-impl Dialect for SqliteDialect {
+impl FilterDialect for SqliteDialect {
     fn placeholder(&self, index: usize) -> String {
         // Numbered, because the filter may use one value twice.
         format!("?{index}")

@@ -13,8 +13,8 @@ use aoc_store::{
     clean_text, storable_json,
 };
 
-use crate::rows::{from_micros, micros};
 use crate::{SqliteStore, map_err};
+use aoc_store::sql::{from_micros, micros};
 
 #[expect(
     clippy::needless_pass_by_value,

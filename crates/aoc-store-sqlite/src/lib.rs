@@ -5,8 +5,6 @@
 //! lets run beside the writer.
 
 mod annotations;
-mod audit_trail;
-mod fetch_state;
 mod fts;
 mod jobs;
 mod rows;
@@ -19,35 +17,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use aoc_model::{Event, EventId, EventPage, EventQuery, Seq};
+use aoc_model::{Event, EventId, EventQuery};
+use aoc_store::sql::{
+    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, micros,
+    write_in_chunks,
+};
 use aoc_store::{
-    Bind, EventColumns, EventStore, InsertReport, Store, StoreError, StoreResult, encode_chunk,
-    event_filter, into_page,
+    DerivedColumns, EventColumns, FetchCommit, FilterDialect, InsertReport, StoreError, StoreResult,
 };
 
-use aoc_model::{AggregateSpec, EventAggregates, TimeBucket, ValueCount};
-use aoc_store::{AggregateSql, SELECT_COLUMNS, TopColumn, aggregate_interval};
 use fts::{SqliteDialect, TextPlan, TextSearch};
-use rows::{decode_row, decode_row_with, from_micros, micros};
-
-/// The binds of a filter as SQLite arguments.
-pub(crate) fn arguments(binds: Vec<Bind>) -> StoreResult<sqlx::sqlite::SqliteArguments> {
-    use sqlx::Arguments as _;
-    let mut args = sqlx::sqlite::SqliteArguments::default();
-    for bind in binds {
-        match bind {
-            Bind::Text(text) => args.add(text),
-            Bind::Timestamp(ts) => args.add(micros(ts)),
-            Bind::Id(id) => args.add(id.as_bytes().to_vec()),
-            Bind::Bytes(bytes) => args.add(bytes),
-            Bind::Integer(value) => args.add(value),
-        }
-        .map_err(|e| StoreError::Internal(e.to_string()))?;
-    }
-    Ok(args)
-}
+use rows::Tx;
 
 /// Rows per INSERT statement: 17 parameters each stays far below SQLite's 32,766 limit, and
 /// larger statements stop paying off.
@@ -107,24 +89,6 @@ impl SqliteStore {
         Ok(Self { writer, reader })
     }
 
-    async fn query_with(
-        &self,
-        query: &EventQuery,
-        dialect: &SqliteDialect,
-    ) -> StoreResult<EventPage> {
-        let filter = event_filter(query, dialect);
-        let sql = filter.select_sql();
-        let rows = sqlx::query_with(AssertSqlSafe(sql), arguments(filter.binds)?)
-            .fetch_all(&self.reader)
-            .await
-            .map_err(map_err)?;
-        let items = rows
-            .iter()
-            .map(|row| decode_row_with(row, !query.without_raw))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(into_page(items, query))
-    }
-
     /// The dialect for `query`, with its full-text plan; `None` when the text cannot match.
     async fn dialect_for(&self, query: &EventQuery) -> StoreResult<Option<SqliteDialect>> {
         Ok(match &query.text {
@@ -138,14 +102,18 @@ impl SqliteStore {
             },
         })
     }
+}
 
-    /// Writes one chunk; returns the ids of the events that were not stored before.
-    async fn insert_chunk(
-        &self,
-        tx: &mut sqlx::Transaction<'_, Sqlite>,
-        columns: &[EventColumns<'_>],
-        ingested_at: i64,
-    ) -> StoreResult<Vec<EventId>> {
+/// Writes chunks of events in one transaction, each row with its full-text entry.
+struct EventWriter<'t> {
+    tx: &'t mut sqlx::Transaction<'static, Sqlite>,
+    /// Microseconds since the Unix epoch.
+    ingested_at: i64,
+}
+
+#[async_trait]
+impl ChunkWriter for EventWriter<'_> {
+    async fn write_chunk(&mut self, columns: &[EventColumns<'_>]) -> StoreResult<Vec<EventId>> {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
              operation, result, actor_upn, actor_id, client_ip, client_ip_key, country, \
@@ -159,7 +127,7 @@ impl SqliteStore {
                 .push_bind(c.source.as_ref())
                 .push_bind(c.service.as_ref())
                 .push_bind(micros(e.timestamp))
-                .push_bind(ingested_at)
+                .push_bind(self.ingested_at)
                 .push_bind(c.operation.as_ref())
                 .push_bind(e.result.as_str())
                 .push_bind(c.actor_upn.as_deref())
@@ -174,7 +142,7 @@ impl SqliteStore {
         insert.push(" ON CONFLICT (id) DO NOTHING RETURNING seq, id");
         let inserted: Vec<(i64, Vec<u8>)> = insert
             .build_query_as()
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut **self.tx)
             .await
             .map_err(map_err)?;
         if inserted.is_empty() {
@@ -190,7 +158,7 @@ impl SqliteStore {
             row.push_bind(*seq)
                 .push_bind(by_id.get(id.as_slice()).copied().unwrap_or_default());
         });
-        fts.build().execute(&mut **tx).await.map_err(map_err)?;
+        fts.build().execute(&mut **self.tx).await.map_err(map_err)?;
         inserted
             .into_iter()
             .map(|(_, id)| {
@@ -201,196 +169,62 @@ impl SqliteStore {
             })
             .collect()
     }
-
-    /// Stores the events not stored yet, inside `tx`, and returns the ids of those it stored (a
-    /// repeat within `events` is stored, and listed, once). Writes in chunks, encoding the next
-    /// chunk while the current one is written.
-    pub(crate) async fn write_events(
-        &self,
-        tx: &mut sqlx::Transaction<'_, Sqlite>,
-        events: &[Event],
-        ingested_at: DateTime<Utc>,
-    ) -> StoreResult<Vec<EventId>> {
-        let ingested_at = micros(ingested_at);
-        let mut chunks = events.chunks(INSERT_CHUNK);
-        let mut current = chunks.next().map(encode_chunk).transpose()?;
-        let mut new = Vec::new();
-        while let Some(columns) = current {
-            // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
-            let next = chunks.next();
-            let (written, encoded) =
-                tokio::join!(self.insert_chunk(tx, &columns, ingested_at), async {
-                    next.map(encode_chunk).transpose()
-                });
-            new.extend(written?);
-            current = encoded?;
-        }
-        Ok(new)
-    }
-}
-
-impl SqliteStore {
-    /// Computes the filter columns of rows stored before they existed (migration 0005), a
-    /// chunk per transaction; a no-op once done.
-    async fn fill_derived_columns(&self) -> StoreResult<()> {
-        let mut filled = 0u64;
-        loop {
-            let rows: Vec<(i64, Option<String>, Vec<u8>)> = sqlx::query_as(
-                "SELECT seq, client_ip, payload FROM events WHERE target_keys IS NULL \
-                 ORDER BY seq LIMIT ?",
-            )
-            .bind(DELETE_CHUNK)
-            .fetch_all(&self.writer)
-            .await
-            .map_err(map_err)?;
-            if rows.is_empty() {
-                break;
-            }
-            let mut tx = self.writer.begin().await.map_err(map_err)?;
-            for (seq, client_ip, payload) in &rows {
-                let derived =
-                    aoc_store::DerivedColumns::from_stored(payload, client_ip.as_deref())?;
-                sqlx::query(
-                    "UPDATE events SET client_ip_key = ?, country = ?, target_keys = ? WHERE seq = ?",
-                )
-                .bind(derived.client_ip_key.map(|k| k.to_vec()))
-                .bind(derived.country)
-                .bind(derived.target_keys)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            }
-            tx.commit().await.map_err(map_err)?;
-            filled += rows.len() as u64;
-        }
-        if filled > 0 {
-            tracing::info!(
-                events = filled,
-                "filled in the filter columns of stored events"
-            );
-        }
-        Ok(())
-    }
 }
 
 #[async_trait]
-impl EventStore for SqliteStore {
-    async fn insert_events(&self, events: &[Event]) -> StoreResult<InsertReport> {
-        if events.is_empty() {
-            return Ok(InsertReport::default());
-        }
-        let mut tx = self.writer.begin().await.map_err(map_err)?;
-        let new = self.write_events(&mut tx, events, Utc::now()).await?.len() as u64;
-        tx.commit().await.map_err(map_err)?;
-        Ok(InsertReport {
-            new,
-            duplicate: events.len() as u64 - new,
-        })
+impl SqlEngine for SqliteStore {
+    async fn apply_migrations(&self) -> StoreResult<()> {
+        MIGRATOR
+            .run(&self.writer)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
     }
 
-    async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
-        match self.dialect_for(query).await? {
-            Some(dialect) => self.query_with(query, &dialect).await,
-            None => Ok(EventPage {
-                items: Vec::new(),
-                next_cursor: None,
-            }),
-        }
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
 
-    async fn aggregate_events(
+    async fn read(&self, statement: Statement) -> StoreResult<Vec<Row>> {
+        rows::fetch(&self.reader, statement).await
+    }
+
+    async fn write(&self, statement: Statement) -> StoreResult<u64> {
+        rows::execute(&self.writer, statement).await
+    }
+
+    async fn write_returning(&self, statement: Statement) -> StoreResult<Vec<Row>> {
+        rows::fetch(&self.writer, statement).await
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn SqlTransaction>> {
+        let tx = self.writer.begin().await.map_err(map_err)?;
+        Ok(Box::new(Tx(tx)))
+    }
+
+    async fn events_dialect(
         &self,
         query: &EventQuery,
-        spec: &AggregateSpec,
-    ) -> StoreResult<EventAggregates> {
-        let Some(dialect) = self.dialect_for(query).await? else {
-            let interval = aggregate_interval(query, spec, None, None)?;
-            return Ok(EventAggregates::assemble(
-                0,
-                0,
-                None,
-                None,
-                interval,
-                (query.from, query.to),
-                Vec::new(),
-                Default::default(),
-            ));
+    ) -> StoreResult<Option<Box<dyn FilterDialect + Send + Sync>>> {
+        let dialect = self.dialect_for(query).await?;
+        Ok(dialect.map(|d| Box::new(d) as Box<dyn FilterDialect + Send + Sync>))
+    }
+
+    async fn store_events(
+        &self,
+        events: &[Event],
+        commit: Option<&FetchCommit<'_>>,
+    ) -> StoreResult<InsertReport> {
+        let now = Utc::now();
+        let mut tx = Tx(self.writer.begin().await.map_err(map_err)?);
+        let mut writer = EventWriter {
+            tx: &mut tx.0,
+            ingested_at: micros(now),
         };
-        let sql = AggregateSql::new(query, &dialect);
-        let binds = || arguments(sql.filter.binds.clone());
-        let (total, failures, first, last): (i64, i64, Option<i64>, Option<i64>) =
-            sqlx::query_as_with(AssertSqlSafe(sql.totals()), binds()?)
-                .fetch_one(&self.reader)
-                .await
-                .map_err(map_err)?;
-        let first = first.map(|t| from_micros(t, "timestamp")).transpose()?;
-        let last = last.map(|t| from_micros(t, "timestamp")).transpose()?;
-        let interval = aggregate_interval(query, spec, first, last)?;
-        let buckets: Vec<(i64, i64, i64)> =
-            sqlx::query_as_with(AssertSqlSafe(sql.timeline(&dialect, interval)), binds()?)
-                .fetch_all(&self.reader)
-                .await
-                .map_err(map_err)?;
-        let buckets = buckets
-            .into_iter()
-            .map(|(start, count, failures)| {
-                Ok(TimeBucket {
-                    start: from_micros(start, "bucket")?,
-                    count: count as u64,
-                    failures: failures as u64,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        let mut top: [Vec<ValueCount>; 3] = Default::default();
-        for (list, column) in top.iter_mut().zip(TopColumn::ALL) {
-            let rows: Vec<(String, i64)> =
-                sqlx::query_as_with(AssertSqlSafe(sql.top(&dialect, column, spec.top)), binds()?)
-                    .fetch_all(&self.reader)
-                    .await
-                    .map_err(map_err)?;
-            *list = rows
-                .into_iter()
-                .map(|(value, count)| ValueCount {
-                    value,
-                    count: count as u64,
-                })
-                .collect();
-        }
-        Ok(EventAggregates::assemble(
-            total as u64,
-            failures as u64,
-            first,
-            last,
-            interval,
-            (query.from, query.to),
-            buckets,
-            top,
-        ))
+        let new = write_in_chunks(&mut writer, events, INSERT_CHUNK).await?;
+        finish_store(Box::new(tx), Dialect::Sqlite, events, commit, &new, now).await
     }
 
-    async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {
-        let sql = format!("SELECT {SELECT_COLUMNS} FROM events WHERE id = ?");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.as_bytes().to_vec())
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(decode_row).transpose()
-    }
-
-    async fn events_after(&self, after: Option<Seq>, limit: u32) -> StoreResult<Vec<Event>> {
-        let sql = format!("SELECT {SELECT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(after.map_or(0, |s| s.0))
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(decode_row).collect()
-    }
-
-    async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {
+    async fn remove_events(&self, ids: &[EventId]) -> StoreResult<u64> {
         let mut deleted = 0;
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         let bytes: Vec<Vec<u8>> = ids.iter().map(|id| id.as_bytes().to_vec()).collect();
@@ -413,7 +247,7 @@ impl EventStore for SqliteStore {
         Ok(deleted)
     }
 
-    async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+    async fn remove_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let mut deleted = 0;
         loop {
             // Each chunk's events go with their tags and comments, in one transaction.
@@ -443,34 +277,20 @@ impl EventStore for SqliteStore {
         }
     }
 
-    async fn count_events(&self) -> StoreResult<u64> {
-        let (count,): (i64,) = sqlx::query_as("SELECT count(*) FROM events")
-            .fetch_one(&self.reader)
+    async fn write_derived(&self, rows: Vec<(i64, DerivedColumns)>) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(map_err)?;
+        for (seq, derived) in rows {
+            sqlx::query(
+                "UPDATE events SET client_ip_key = ?, country = ?, target_keys = ? WHERE seq = ?",
+            )
+            .bind(derived.client_ip_key.map(|k| k.to_vec()))
+            .bind(derived.country)
+            .bind(derived.target_keys)
+            .bind(seq)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        Ok(count as u64)
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    fn engine(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.writer)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
-        self.fill_derived_columns().await
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        }
+        tx.commit().await.map_err(map_err)
     }
 }

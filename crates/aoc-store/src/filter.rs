@@ -1,25 +1,108 @@
 //! The events query as SQL, built once for both engines.
 //!
 //! User input only ever becomes bound parameters; the engines differ in placeholders, in how a
-//! timestamp or id is bound, and in their full-text syntax, which a [`Dialect`] supplies.
+//! timestamp or id is bound, and in their full-text syntax, which a [`FilterDialect`] supplies.
 
 use chrono::{DateTime, Utc};
+
+use uuid::Uuid;
 
 use aoc_model::search::SearchText;
 use aoc_model::{ActorFilter, EventId, EventQuery, Order};
 
-/// A value to bind, in the order of the placeholders.
+/// A value to bind, in the order of the placeholders. Each engine binds it in its own types:
+/// SQLite keeps times as microseconds since the Unix epoch and ids as their 16 bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {
     Text(String),
     Timestamp(DateTime<Utc>),
     Id(EventId),
+    /// Any other id (comments, jobs), stored like [`Bind::Id`].
+    Uuid(Uuid),
     Bytes(Vec<u8>),
     Integer(i64),
+    Float(f64),
+    /// NULL, of the type a value would have.
+    Null(BindType),
 }
 
-/// What differs between engines.
-pub trait Dialect {
+/// The type of a [`Bind::Null`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindType {
+    Text,
+    Timestamp,
+    Bytes,
+    Integer,
+}
+
+impl From<&str> for Bind {
+    fn from(value: &str) -> Self {
+        Self::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Bind {
+    fn from(value: String) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<i64> for Bind {
+    fn from(value: i64) -> Self {
+        Self::Integer(value)
+    }
+}
+
+impl From<f64> for Bind {
+    fn from(value: f64) -> Self {
+        Self::Float(value)
+    }
+}
+
+impl From<DateTime<Utc>> for Bind {
+    fn from(value: DateTime<Utc>) -> Self {
+        Self::Timestamp(value)
+    }
+}
+
+impl From<EventId> for Bind {
+    fn from(value: EventId) -> Self {
+        Self::Id(value)
+    }
+}
+
+impl From<Uuid> for Bind {
+    fn from(value: Uuid) -> Self {
+        Self::Uuid(value)
+    }
+}
+
+impl From<Vec<u8>> for Bind {
+    fn from(value: Vec<u8>) -> Self {
+        Self::Bytes(value)
+    }
+}
+
+impl From<Option<String>> for Bind {
+    fn from(value: Option<String>) -> Self {
+        value.map_or(Self::Null(BindType::Text), Self::Text)
+    }
+}
+
+impl From<Option<DateTime<Utc>>> for Bind {
+    fn from(value: Option<DateTime<Utc>>) -> Self {
+        value.map_or(Self::Null(BindType::Timestamp), Self::Timestamp)
+    }
+}
+
+impl From<Option<Vec<u8>>> for Bind {
+    fn from(value: Option<Vec<u8>>) -> Self {
+        value.map_or(Self::Null(BindType::Bytes), Self::Bytes)
+    }
+}
+
+/// What differs between engines in the events query.
+pub trait FilterDialect {
     /// The placeholder of the `index`-th bound value (1-based).
     fn placeholder(&self, index: usize) -> String;
     /// A condition that holds when the event's full text matches the query bound at `placeholder`.
@@ -49,13 +132,13 @@ pub struct SqlFilter {
     pub limit: u32,
 }
 
-struct Builder<'d, D: Dialect> {
+struct Builder<'d, D: FilterDialect + ?Sized> {
     dialect: &'d D,
     clauses: Vec<String>,
     binds: Vec<Bind>,
 }
 
-impl<D: Dialect> Builder<'_, D> {
+impl<D: FilterDialect + ?Sized> Builder<'_, D> {
     fn bind(&mut self, value: Bind) -> String {
         self.binds.push(value);
         self.dialect.placeholder(self.binds.len())
@@ -69,7 +152,7 @@ impl<D: Dialect> Builder<'_, D> {
     }
 }
 
-pub fn event_filter<D: Dialect>(query: &EventQuery, dialect: &D) -> SqlFilter {
+pub fn event_filter<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) -> SqlFilter {
     let mut b = Builder {
         dialect,
         clauses: Vec::new(),
@@ -204,7 +287,7 @@ pub struct AggregateSql {
 }
 
 impl AggregateSql {
-    pub fn new<D: Dialect>(query: &EventQuery, dialect: &D) -> Self {
+    pub fn new<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) -> Self {
         let query = EventQuery {
             cursor: None,
             ..query.clone()
@@ -214,28 +297,38 @@ impl AggregateSql {
         }
     }
 
-    /// count, failures, min(timestamp), max(timestamp).
+    /// `total`, `failures`, `first_at` (min timestamp), `last_at` (max timestamp).
     pub fn totals(&self) -> String {
         format!(
-            "SELECT count(*), coalesce(sum(CASE WHEN result = 'failure' THEN 1 ELSE 0 END), 0), \
-             min(timestamp), max(timestamp) FROM events WHERE {}",
+            "SELECT count(*) AS total, \
+             coalesce(sum(CASE WHEN result = 'failure' THEN 1 ELSE 0 END), 0) AS failures, \
+             min(timestamp) AS first_at, max(timestamp) AS last_at FROM events WHERE {}",
             self.filter.where_sql
         )
     }
 
-    /// bucket start, count, failures; non-empty buckets only.
-    pub fn timeline<D: Dialect>(&self, dialect: &D, interval_seconds: i64) -> String {
+    /// `bucket` (its start), `n`, `failures`; non-empty buckets only.
+    pub fn timeline<D: FilterDialect + ?Sized>(
+        &self,
+        dialect: &D,
+        interval_seconds: i64,
+    ) -> String {
         format!(
-            "SELECT {bucket} AS bucket, count(*), \
-             coalesce(sum(CASE WHEN result = 'failure' THEN 1 ELSE 0 END), 0) \
+            "SELECT {bucket} AS bucket, count(*) AS n, \
+             coalesce(sum(CASE WHEN result = 'failure' THEN 1 ELSE 0 END), 0) AS failures \
              FROM events WHERE {} GROUP BY bucket",
             self.filter.where_sql,
             bucket = dialect.time_bucket(interval_seconds)
         )
     }
 
-    /// value, count; most frequent first, ties by value.
-    pub fn top<D: Dialect>(&self, dialect: &D, column: TopColumn, limit: u32) -> String {
+    /// `value`, `n`; most frequent first, ties by value.
+    pub fn top<D: FilterDialect + ?Sized>(
+        &self,
+        dialect: &D,
+        column: TopColumn,
+        limit: u32,
+    ) -> String {
         let expr = column.expression();
         format!(
             "SELECT {expr} AS value, count(*) AS n FROM events WHERE ({}) AND {expr} IS NOT NULL \
@@ -293,7 +386,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) struct Numbered;
-    impl Dialect for Numbered {
+    impl FilterDialect for Numbered {
         fn placeholder(&self, index: usize) -> String {
             format!("${index}")
         }

@@ -1,6 +1,6 @@
 //! The storage contract of AOC: one [`Store`] trait that every engine implements, its typed
-//! errors, the row codec and filter builder shared by the engines, and (behind the `testsuite`
-//! feature) the behaviour suite that every engine must pass.
+//! errors, the SQL shared by the engines ([`sql`]: statements, row codec, filter builder), and
+//! (behind the `testsuite` feature) the behaviour suite that every engine must pass.
 //!
 //! The trait grows by capability (events, fetch state and leases, annotations, the audit trail,
 //! the job queue; alerts and sink cursors as those features arrive), so each part can be read alone.
@@ -15,6 +15,7 @@ pub mod filter;
 mod instrumented;
 mod jobs;
 mod payload;
+pub mod sql;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
@@ -40,7 +41,8 @@ pub use fetch_state::{
     FetchStateStore, RunRecord, SourceProblem, SourceState,
 };
 pub use filter::{
-    AggregateSql, Bind, Dialect, SqlFilter, TopColumn, aggregate_interval, event_filter, into_page,
+    AggregateSql, Bind, BindType, FilterDialect, SqlFilter, TopColumn, aggregate_interval,
+    event_filter, into_page,
 };
 pub use instrumented::InstrumentedStore;
 pub use jobs::{

@@ -38,24 +38,7 @@ async fn fresh_store(engine: Engine, name: &str) -> Arc<dyn Store> {
             Arc::new(SqliteStore::connect(&url).await.expect("open"))
         }
         Engine::Postgres => {
-            let base = std::env::var("AOC_TEST_DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-            let schema = format!("aoc_api_{name}");
-            let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| {
-                panic!("PostgreSQL at AOC_TEST_DATABASE_URL is unreachable: {e}")
-            });
-            for ddl in [
-                format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-                format!("CREATE SCHEMA {schema}"),
-            ] {
-                sqlx::query(sqlx::AssertSqlSafe(ddl))
-                    .execute(&admin)
-                    .await
-                    .expect("schema");
-            }
-            admin.close().await;
-            let separator = if base.contains('?') { '&' } else { '?' };
-            let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+            let url = aoc_store_postgres::testing::fresh_schema(&format!("aoc_api_{name}")).await;
             Arc::new(aoc_store_postgres::PostgresStore::connect(&url).expect("url"))
         }
     };

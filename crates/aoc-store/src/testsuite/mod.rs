@@ -1,10 +1,12 @@
 //! The behaviour suite every engine passes. Each engine invokes [`store_behaviour_suite!`]
 //! with an async constructor of a fresh, migrated, empty store; the suite expands into one test
-//! per behaviour, so a failure names the behaviour and the engine.
+//! per behaviour, so a failure names the behaviour and the engine. Behaviours that need a second
+//! process or the engine's own statements are in [`engine`] ([`engine_behaviour_suite!`]).
 
 mod annotations;
 mod audit_trail;
 pub mod data;
+pub mod engine;
 mod fetch_state;
 mod jobs;
 
@@ -28,6 +30,7 @@ pub use fetch_state::{
     watermark_only_moves_forward,
 };
 
+pub use engine::TestDatabase;
 pub use jobs::{
     a_dead_workers_job_is_taken_again_and_finished_once, a_job_runs_from_queued_to_succeeded,
     a_job_that_keeps_losing_its_worker_fails, finished_jobs_are_kept_for_their_time_then_purged,

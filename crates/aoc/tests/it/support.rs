@@ -34,18 +34,7 @@ impl TestDb {
         let url = match engine {
             Engine::Sqlite => format!("sqlite://{}", dir.path().join("aoc.db").display()),
             Engine::Postgres => {
-                let base = std::env::var("AOC_TEST_DATABASE_URL")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-                let schema = format!("aoc_it_{name}");
-                let admin = sqlx_admin(&base).await;
-                for ddl in [
-                    format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-                    format!("CREATE SCHEMA {schema}"),
-                ] {
-                    admin.execute(&ddl).await;
-                }
-                let separator = if base.contains('?') { '&' } else { '?' };
-                format!("{base}{separator}options=-c%20search_path%3D{schema}")
+                aoc_store_postgres::testing::fresh_schema(&format!("aoc_it_{name}")).await
             }
         };
         Self { url, _dir: dir }
@@ -78,26 +67,6 @@ impl TestDb {
             .env_remove("RUST_LOG");
         command.current_dir(self.dir());
         command
-    }
-}
-
-/// A plain connection for schema set-up.
-pub struct Admin(sqlx::PgPool);
-
-pub async fn sqlx_admin(url: &str) -> Admin {
-    Admin(
-        sqlx::PgPool::connect(url)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at AOC_TEST_DATABASE_URL is unreachable: {e}")),
-    )
-}
-
-impl Admin {
-    pub async fn execute(&self, sql: &str) {
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&self.0)
-            .await
-            .expect("admin statement");
     }
 }
 

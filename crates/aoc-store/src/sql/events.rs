@@ -1,0 +1,257 @@
+//! Events: the queries both engines run alike. Writes and retention are the engines' own (see
+//! [`SqlEngine::store_events`]).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use aoc_model::{
+    AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Seq, TimeBucket,
+    ValueCount,
+};
+
+use super::{Row, SqlEngine, Statement};
+use crate::filter::{FilterDialect, event_filter};
+use crate::{
+    AggregateSql, DerivedColumns, EventColumns, EventStore, InsertReport, SELECT_COLUMNS,
+    StoreResult, StoredRow, TopColumn, aggregate_interval, decode_event_with, encode_chunk,
+    into_page,
+};
+
+/// Rows per pass of [`fill_derived_columns`].
+const FILL_CHUNK: i64 = 5_000;
+
+/// An engine's bulk write of encoded events, inside its transaction.
+#[async_trait]
+pub trait ChunkWriter: Send {
+    /// Writes one chunk; returns the ids of the events that were not stored before (a repeat
+    /// within the chunk is stored, and listed, once).
+    async fn write_chunk(&mut self, columns: &[EventColumns<'_>]) -> StoreResult<Vec<EventId>>;
+}
+
+/// Writes `events` through `writer` in chunks of `chunk_size`, encoding the next chunk (JSON,
+/// compression, tokens: about a fifth of a write's cost) while the current one is written, so
+/// the two overlap on separate cores. Returns the ids of the events stored for the first time.
+pub async fn write_in_chunks(
+    writer: &mut dyn ChunkWriter,
+    events: &[Event],
+    chunk_size: usize,
+) -> StoreResult<Vec<EventId>> {
+    let mut chunks = events.chunks(chunk_size);
+    let mut current = chunks.next().map(encode_chunk).transpose()?;
+    let mut new = Vec::new();
+    while let Some(columns) = current {
+        // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
+        let next = chunks.next();
+        let (written, encoded) = tokio::join!(writer.write_chunk(&columns), async {
+            next.map(encode_chunk).transpose()
+        });
+        new.extend(written?);
+        current = encoded?;
+    }
+    Ok(new)
+}
+
+/// Rebuilds the event of a row selected with [`SELECT_COLUMNS`].
+fn decode_row(mut row: Row, with_raw: bool) -> StoreResult<Event> {
+    let stored = StoredRow {
+        seq: row.integer("seq")?,
+        id: EventId::from_uuid(row.uuid("id")?),
+        tenant_id: row.text("tenant_id")?,
+        dedupe_key: row.text("dedupe_key")?,
+        source: row.text("source")?,
+        service: row.text("service")?,
+        timestamp: row.time("timestamp")?,
+        ingested_at: row.time("ingested_at")?,
+        operation: row.text("operation")?,
+        result: row.text("result")?,
+        client_ip: row.opt_text("client_ip")?,
+        summary: row.text("summary")?,
+        payload: row.bytes("payload")?,
+    };
+    decode_event_with(stored, with_raw)
+}
+
+/// One page of `query`, filtered in `dialect` (the engine's, with its full-text plan).
+pub async fn query_page<E: SqlEngine + ?Sized>(
+    engine: &E,
+    query: &EventQuery,
+    dialect: &(dyn FilterDialect + Send + Sync),
+) -> StoreResult<EventPage> {
+    let filter = event_filter(query, dialect);
+    let rows = engine
+        .read(Statement::raw(filter.select_sql(), filter.binds))
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|row| decode_row(row, !query.without_raw))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(into_page(items, query))
+}
+
+/// Computes the filter columns of rows stored before they existed, a chunk at a time (written
+/// by [`SqlEngine::write_derived`]); a no-op once done.
+pub async fn fill_derived_columns<E: SqlEngine + ?Sized>(engine: &E) -> StoreResult<()> {
+    let mut filled = 0u64;
+    loop {
+        let select = Statement::new(
+            engine.dialect(),
+            "SELECT seq, client_ip, payload FROM events WHERE target_keys IS NULL \
+             ORDER BY seq LIMIT $1",
+        )
+        .bind(FILL_CHUNK);
+        let rows = engine.read(select).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let n = rows.len() as u64;
+        let derived = rows
+            .into_iter()
+            .map(|mut row| {
+                let seq = row.integer("seq")?;
+                let client_ip = row.opt_text("client_ip")?;
+                let payload = row.bytes("payload")?;
+                Ok((
+                    seq,
+                    DerivedColumns::from_stored(&payload, client_ip.as_deref())?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        engine.write_derived(derived).await?;
+        filled += n;
+    }
+    if filled > 0 {
+        tracing::info!(
+            events = filled,
+            "filled in the filter columns of stored events"
+        );
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<E: SqlEngine> EventStore for E {
+    async fn insert_events(&self, events: &[Event]) -> StoreResult<InsertReport> {
+        if events.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        self.store_events(events, None).await
+    }
+
+    async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
+        match self.events_dialect(query).await? {
+            Some(dialect) => query_page(self, query, &*dialect).await,
+            None => Ok(EventPage {
+                items: Vec::new(),
+                next_cursor: None,
+            }),
+        }
+    }
+
+    async fn aggregate_events(
+        &self,
+        query: &EventQuery,
+        spec: &AggregateSpec,
+    ) -> StoreResult<EventAggregates> {
+        let Some(dialect) = self.events_dialect(query).await? else {
+            let interval = aggregate_interval(query, spec, None, None)?;
+            return Ok(EventAggregates::assemble(
+                0,
+                0,
+                None,
+                None,
+                interval,
+                (query.from, query.to),
+                Vec::new(),
+                Default::default(),
+            ));
+        };
+        let sql = AggregateSql::new(query, &*dialect);
+        let statement = |text: String| Statement::raw(text, sql.filter.binds.clone());
+        let mut totals = self
+            .read(statement(sql.totals()))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| crate::StoreError::Internal("totals returned no row".into()))?;
+        let total = totals.integer("total")?;
+        let failures = totals.integer("failures")?;
+        let first = totals.opt_time("first_at")?;
+        let last = totals.opt_time("last_at")?;
+        let interval = aggregate_interval(query, spec, first, last)?;
+        let buckets = self
+            .read(statement(sql.timeline(&*dialect, interval)))
+            .await?
+            .into_iter()
+            .map(|mut row| {
+                Ok(TimeBucket {
+                    start: row.time("bucket")?,
+                    count: row.integer("n")? as u64,
+                    failures: row.integer("failures")? as u64,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut top: [Vec<ValueCount>; 3] = Default::default();
+        for (list, column) in top.iter_mut().zip(TopColumn::ALL) {
+            *list = self
+                .read(statement(sql.top(&*dialect, column, spec.top)))
+                .await?
+                .into_iter()
+                .map(|mut row| {
+                    Ok(ValueCount {
+                        value: row.text("value")?,
+                        count: row.integer("n")? as u64,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+        }
+        Ok(EventAggregates::assemble(
+            total as u64,
+            failures as u64,
+            first,
+            last,
+            interval,
+            (query.from, query.to),
+            buckets,
+            top,
+        ))
+    }
+
+    async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {
+        let select = Statement::new(
+            self.dialect(),
+            &format!("SELECT {SELECT_COLUMNS} FROM events WHERE id = $1"),
+        )
+        .bind(id);
+        let row = self.read(select).await?.into_iter().next();
+        row.map(|row| decode_row(row, true)).transpose()
+    }
+
+    async fn events_after(&self, after: Option<Seq>, limit: u32) -> StoreResult<Vec<Event>> {
+        let select = Statement::new(
+            self.dialect(),
+            &format!("SELECT {SELECT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"),
+        )
+        .bind(after.map_or(0, |s| s.0))
+        .bind(i64::from(limit));
+        let rows = self.read(select).await?;
+        rows.into_iter().map(|row| decode_row(row, true)).collect()
+    }
+
+    async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {
+        self.remove_events(ids).await
+    }
+
+    async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        self.remove_events_before(cutoff).await
+    }
+
+    async fn count_events(&self) -> StoreResult<u64> {
+        let select = Statement::new(self.dialect(), "SELECT count(*) AS n FROM events");
+        let mut rows = self.read(select).await?;
+        let n = match rows.first_mut() {
+            Some(row) => row.integer("n")?,
+            None => 0,
+        };
+        Ok(n as u64)
+    }
+}
