@@ -17,6 +17,7 @@ use aoc_store::Store;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::auth::{AuthConfig, Off};
 use crate::config::{ConfigError, DatabaseUrl, ServeSettings};
+use crate::telemetry::{EventsCounted, RetentionApplied};
 use crate::{collection, sample, services, storage};
 
 /// Largest request body the API accepts.
@@ -218,12 +219,6 @@ fn sign_in(settings: &ServeSettings) -> anyhow::Result<Option<Arc<Authenticator>
     }
 }
 
-/// Minutes to days: Graph records are minutes late, unified audit records hours, a few days.
-const LATENESS_BUCKETS: [f64; 12] = [
-    60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14_400.0, 28_800.0, 86_400.0, 172_800.0, 345_600.0,
-    604_800.0,
-];
-
 pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     const LATENCY_BUCKETS: [f64; 14] = [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -232,12 +227,23 @@ pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
         .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &LATENCY_BUCKETS)
         .context("metrics buckets")?
         .set_buckets_for_metric(
-            Matcher::Full("aoc_source_lateness_seconds".into()),
-            &LATENESS_BUCKETS,
+            Matcher::Full(aoc_sources::telemetry::SOURCE_LATENESS_SECONDS.into()),
+            &aoc_sources::telemetry::LATENESS_BUCKETS,
         )
         .context("metrics buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
+    // Each crate describes the metrics it writes (its `telemetry` module).
+    describe_api_metrics();
+    crate::telemetry::describe();
+    aoc_sources::telemetry::describe();
+    aoc_jobs::telemetry::describe();
+    aoc_ai::telemetry::describe();
+    Ok(handle)
+}
+
+// aoc-api's metrics: described here until aoc-api describes them itself.
+fn describe_api_metrics() {
     metrics::describe_counter!(
         "aoc_http_requests_total",
         "HTTP requests by method, route and status"
@@ -246,40 +252,6 @@ pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
         "aoc_http_request_duration_seconds",
         "HTTP request latency by method and route"
     );
-    metrics::describe_histogram!(
-        "aoc_store_operation_duration_seconds",
-        "Store call latency by engine and operation"
-    );
-    metrics::describe_gauge!("aoc_events_stored", "Events in the store");
-    metrics::describe_counter!(
-        "aoc_events_ingested_total",
-        "Events stored for the first time, by source"
-    );
-    metrics::describe_counter!(
-        "aoc_source_requests_total",
-        "Requests to Microsoft by source and HTTP status"
-    );
-    metrics::describe_counter!(
-        "aoc_source_retries_total",
-        "Retried requests to Microsoft by source and reason"
-    );
-    metrics::describe_counter!(
-        "aoc_source_throttles_total",
-        "Throttled answers (429, AF429) by source"
-    );
-    metrics::describe_counter!(
-        "aoc_source_errors_total",
-        "Failed collection runs by source and error code"
-    );
-    metrics::describe_histogram!(
-        "aoc_source_lateness_seconds",
-        "Seconds from event time to available at the source (stage=available) and to stored (stage=stored)"
-    );
-    metrics::describe_counter!(
-        "aoc_retention_deleted_events_total",
-        "Events deleted by retention"
-    );
-    Ok(handle)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -331,10 +303,7 @@ async fn retention_task(
         }
         let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
         match store.delete_events_before(cutoff).await {
-            Ok(deleted) => {
-                metrics::counter!("aoc_retention_deleted_events_total").increment(deleted);
-                tracing::info!(deleted, %cutoff, "retention applied");
-            }
+            Ok(deleted) => RetentionApplied { deleted, cutoff }.emit(),
             Err(e) => tracing::warn!(error = %e, "retention failed; retrying at the next run"),
         }
         if let Err(e) = store.prune_fetch_state(cutoff).await {
@@ -366,7 +335,7 @@ async fn stats_task(
             _ = stopped.changed() => return,
         }
         match store.count_events().await {
-            Ok(count) => metrics::gauge!("aoc_events_stored").set(count as f64),
+            Ok(count) => EventsCounted { count }.emit(),
             Err(e) => tracing::warn!(error = %e, "cannot count events"),
         }
         metrics.run_upkeep();
