@@ -13,7 +13,12 @@ pub const CACHE: &str = "cache";
 pub const OUTCOME: &str = "outcome";
 
 /// Registers the help texts of the metrics above with the installed recorder.
-pub fn describe() {}
+pub fn describe() {
+    metrics::describe_counter!(
+        CACHE_REQUESTS_TOTAL,
+        "Answer cache lookups by cache (ask, explain) and outcome (hit, miss, error)"
+    );
+}
 
 fn count(cache: &'static str, outcome: &'static str) {
     metrics::counter!(CACHE_REQUESTS_TOTAL, CACHE => cache, OUTCOME => outcome).increment(1);

@@ -23,7 +23,18 @@ pub const KIND: &str = "kind";
 pub const OUTCOME: &str = "outcome";
 
 /// Registers the help texts of the metrics above with the installed recorder.
-pub fn describe() {}
+pub fn describe() {
+    metrics::describe_counter!(
+        JOBS_TOTAL,
+        "Jobs that ended in this process, by kind and outcome (succeeded, failed, lost)"
+    );
+    metrics::describe_counter!(
+        JOBS_RETRIED_TOTAL,
+        "Jobs started again after an earlier attempt, by kind"
+    );
+    metrics::describe_histogram!(JOB_SECONDS, "Seconds the jobs that ended ran, by kind");
+    metrics::describe_gauge!(JOBS_QUEUED, "Jobs waiting for a worker");
+}
 
 /// How a run of a job ended: the [`OUTCOME`] label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -70,6 +70,14 @@ pub fn describe() {
         SOURCE_ERRORS_TOTAL,
         "Failed collection runs by source and error code"
     );
+    metrics::describe_counter!(
+        SOURCE_RECORDS_FETCHED_TOTAL,
+        "Records returned by Microsoft, by source"
+    );
+    metrics::describe_counter!(
+        SOURCE_CONTENT_EXPIRED_TOTAL,
+        "Content blobs gone before AOC could fetch them, by source"
+    );
     metrics::describe_histogram!(
         SOURCE_LATENESS_SECONDS,
         "Seconds from event time to available at the source (stage=available) and to stored (stage=stored)"
