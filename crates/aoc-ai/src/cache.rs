@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
+use crate::telemetry::{CacheLookup, CacheOperationFailed, CacheUnavailable};
+
 /// The longest a cache operation may take before it counts as failed.
 const OP_TIMEOUT: Duration = Duration::from_millis(500);
 /// How soon to try reaching Valkey again after failing to connect.
@@ -69,13 +71,12 @@ pub trait AnswerCache: Send + Sync {
     async fn put(&self, key: &CacheKey, value: &str, ttl: Duration);
 }
 
-fn count(kind: &'static str, outcome: &'static str) {
-    metrics::counter!("aoc_cache_requests_total", "cache" => kind, "outcome" => outcome)
-        .increment(1);
-}
-
 fn counted(kind: &'static str, found: Option<String>) -> Option<String> {
-    count(kind, if found.is_some() { "hit" } else { "miss" });
+    CacheLookup {
+        cache: kind,
+        found: found.is_some(),
+    }
+    .emit();
     found
 }
 
@@ -245,12 +246,12 @@ impl ValkeyCache {
     }
 
     fn failed(kind: &'static str, what: &str, error: &str) {
-        count(kind, "error");
-        tracing::warn!(
-            operation = what,
+        CacheOperationFailed {
+            cache: kind,
+            operation: what,
             error,
-            "answer cache (Valkey) operation failed; going on without it"
-        );
+        }
+        .emit();
     }
 }
 
@@ -268,7 +269,7 @@ impl KindDescription for redis::RedisError {
 impl AnswerCache for ValkeyCache {
     async fn get(&self, key: &CacheKey) -> Option<String> {
         let Some(mut conn) = self.connection().await else {
-            count(key.kind, "error");
+            CacheUnavailable { cache: key.kind }.emit();
             return None;
         };
         let mut command = redis::cmd("GET");

@@ -14,6 +14,7 @@ pub mod explain;
 pub mod intent;
 pub mod llm;
 pub mod sample;
+pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -30,7 +30,7 @@ use aoc_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use router::router;
-pub use telemetry::RequestId;
+pub use telemetry::{RequestId, describe as describe_metrics};
 pub use webhook::{GraphWebhook, WebhookSignal};
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Expensive {
         match limiter.check_key(&caller) {
             Ok(()) => Ok(Self),
             Err(not_until) => {
-                metrics::counter!("aoc_http_rate_limited_total").increment(1);
+                crate::telemetry::rate_limited();
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 Err(TooManyRequests {
                     retry_after_seconds: wait.as_secs() + 1,

@@ -1,5 +1,5 @@
 //! Request ids, the one log line per request, and HTTP metrics, in one middleware so the log
-//! and `/metrics` always agree.
+//! and `/metrics` always agree; and every metric the HTTP door writes, declared here.
 
 use std::time::Instant;
 
@@ -7,6 +7,40 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+
+pub const HTTP_REQUESTS: &str = "aoc_http_requests_total";
+pub const HTTP_REQUEST_DURATION: &str = "aoc_http_request_duration_seconds";
+pub const HTTP_RATE_LIMITED: &str = "aoc_http_rate_limited_total";
+pub const WEBHOOK_NOTIFICATIONS: &str = "aoc_webhook_notifications_total";
+
+/// Describes the HTTP door's metrics, once per process.
+pub fn describe() {
+    metrics::describe_counter!(HTTP_REQUESTS, "HTTP requests by method, route and status");
+    metrics::describe_histogram!(
+        HTTP_REQUEST_DURATION,
+        "HTTP request latency by method and route"
+    );
+    metrics::describe_counter!(
+        HTTP_RATE_LIMITED,
+        "Requests refused with 429 by the per-caller rate limit"
+    );
+    metrics::describe_counter!(
+        WEBHOOK_NOTIFICATIONS,
+        "Graph change notifications received, by outcome"
+    );
+}
+
+/// A request refused by the per-caller rate limit.
+pub fn rate_limited() {
+    metrics::counter!(HTTP_RATE_LIMITED).increment(1);
+}
+
+/// `n` Graph change notifications, by what became of them.
+pub fn webhook_notifications(outcome: &'static str, n: usize) {
+    if n > 0 {
+        metrics::counter!(WEBHOOK_NOTIFICATIONS, "outcome" => outcome).increment(n as u64);
+    }
+}
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -50,9 +84,9 @@ pub async fn middleware(mut request: Request, next: Next) -> Response {
         ("route", route.clone()),
         ("status", status.to_string()),
     ];
-    metrics::counter!("aoc_http_requests_total", &labels).increment(1);
+    metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
     metrics::histogram!(
-        "aoc_http_request_duration_seconds",
+        HTTP_REQUEST_DURATION,
         "method" => method.to_string(),
         "route" => route.clone()
     )

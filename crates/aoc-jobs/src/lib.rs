@@ -5,6 +5,7 @@
 //! lease, renews it while the job runs, and records the outcome; what a job does is a
 //! [`JobHandler`]'s business, so this crate knows nothing of questions or models.
 
+pub mod telemetry;
 mod valkey;
 mod worker;
 

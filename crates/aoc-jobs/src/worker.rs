@@ -12,6 +12,8 @@ use tokio::sync::watch;
 
 use aoc_store::{ClaimedJob, JobOutcome, JobQueue};
 
+use crate::telemetry::{self, Outcome};
+
 /// Runs the jobs of the kinds it knows.
 #[async_trait]
 pub trait JobHandler: Send + Sync {
@@ -127,10 +129,7 @@ impl Worker {
     /// was lost.
     async fn run_job(&self, me: &str, job: ClaimedJob) {
         let started = Instant::now();
-        if job.attempt > 1 {
-            metrics::counter!("aoc_jobs_retried_total", "kind" => job.kind.clone()).increment(1);
-        }
-        tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempt, "job started");
+        telemetry::JobStarted { job: &job }.emit();
         let work = tokio::time::timeout(self.settings.timeout, self.handler.run(&job));
         let outcome = tokio::select! {
             result = work => match result {
@@ -142,23 +141,22 @@ impl Worker {
                 )),
             },
             () = self.keep_lease(me, &job) => {
-                tracing::warn!(job = %job.id, "lost the job's lease; another worker has it");
-                metrics::counter!("aoc_jobs_total", "kind" => job.kind.clone(), "outcome" => "lost")
-                    .increment(1);
+                telemetry::JobLeaseLost { job: &job }.emit();
                 return;
             }
         };
-        let label = match &outcome {
-            JobOutcome::Succeeded(_) => "succeeded",
-            JobOutcome::Failed(_) => "failed",
+        let ended = match &outcome {
+            JobOutcome::Succeeded(_) => Outcome::Succeeded,
+            JobOutcome::Failed(_) => Outcome::Failed,
         };
         match self.queue.finish_job(job.id, me, &outcome).await {
             Ok(true) => {
-                metrics::counter!("aoc_jobs_total", "kind" => job.kind.clone(), "outcome" => label)
-                    .increment(1);
-                metrics::histogram!("aoc_job_seconds", "kind" => job.kind.clone())
-                    .record(started.elapsed().as_secs_f64());
-                tracing::info!(job = %job.id, kind = %job.kind, outcome = label, "job finished");
+                telemetry::JobFinished {
+                    job: &job,
+                    outcome: ended,
+                    elapsed: started.elapsed(),
+                }
+                .emit();
             }
             Ok(false) => {
                 tracing::warn!(job = %job.id, "the job was taken by another worker before it finished here");
@@ -194,8 +192,7 @@ impl Worker {
                 Err(e) => tracing::warn!(error = %e, "could not purge expired jobs"),
             }
             if let Ok(depth) = self.queue.queued_jobs().await {
-                #[expect(clippy::cast_precision_loss, reason = "a gauge")]
-                metrics::gauge!("aoc_jobs_queued").set(depth as f64);
+                telemetry::QueueDepth { depth }.emit();
             }
             tokio::select! {
                 () = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}

@@ -31,12 +31,10 @@ pub fn describe() {
     );
     metrics::describe_gauge!(
         SOURCE_LAG,
-        metrics::Unit::Seconds,
         "How far a source's watermark is behind now"
     );
     metrics::describe_gauge!(
         SOURCE_LAST_SUCCESS,
-        metrics::Unit::Seconds,
         "When a source last ran successfully (Unix time)"
     );
     metrics::describe_gauge!(

@@ -9,6 +9,7 @@ mod logging;
 mod sample;
 mod services;
 mod storage;
+mod telemetry;
 
 use std::process::ExitCode;
 

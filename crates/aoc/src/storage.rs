@@ -9,6 +9,7 @@ use aoc_store_postgres::PostgresStore;
 use aoc_store_sqlite::SqliteStore;
 
 use crate::config::{ConfigError, DatabaseUrl, Engine};
+use crate::telemetry::StoreCallTimed;
 
 /// Opens the engine of `url` and applies its migrations. Store calls are timed into `/metrics`.
 pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
@@ -25,13 +26,13 @@ pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = Arc::new(InstrumentedStore::new(
         engine,
         |engine, operation, seconds, ok| {
-            metrics::histogram!(
-                "aoc_store_operation_duration_seconds",
-                "engine" => engine,
-                "operation" => operation,
-                "outcome" => if ok { "ok" } else { "error" }
-            )
-            .record(seconds);
+            StoreCallTimed {
+                engine,
+                operation,
+                seconds,
+                ok,
+            }
+            .emit();
         },
     ));
     store

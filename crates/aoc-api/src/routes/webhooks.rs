@@ -20,13 +20,6 @@ use crate::params::RawQuery;
 
 const VALIDATION_TOKEN: &str = "validationToken";
 
-fn count(outcome: &'static str, n: usize) {
-    if n > 0 {
-        metrics::counter!("aoc_webhook_notifications_total", "outcome" => outcome)
-            .increment(n as u64);
-    }
-}
-
 #[utoipa::path(post, path = "/webhooks/graph", operation_id = "graphWebhook", tag = "Collection",
     summary = "Receive Microsoft Graph change notifications",
     description = "Called by Microsoft Graph, not by people: a change in a tenant (a user, a \
@@ -106,10 +99,10 @@ pub async fn graph(
     };
 
     let delivery = webhook.deliver(notifications);
-    count("accepted", delivery.accepted);
-    count("rejected", delivery.rejected);
-    count("malformed", delivery.malformed);
-    count("dropped", delivery.dropped);
+    crate::telemetry::webhook_notifications("accepted", delivery.accepted);
+    crate::telemetry::webhook_notifications("rejected", delivery.rejected);
+    crate::telemetry::webhook_notifications("malformed", delivery.malformed);
+    crate::telemetry::webhook_notifications("dropped", delivery.dropped);
     if delivery.rejected > 0 {
         // The values themselves are never logged: one of them may be a near miss of the secret.
         tracing::warn!(

@@ -24,6 +24,7 @@ use super::run::{Progress, RunCtx, RunError, RunStatus, SourceRun};
 use super::source::{SourceApi, SourceKind};
 use super::subscriptions::GraphSubscriptions;
 use super::tenants::TenantConfig;
+use crate::telemetry;
 
 /// How windows are chosen.
 #[derive(Debug, Clone)]
@@ -243,9 +244,12 @@ impl Collector {
             }
             Err(e) => {
                 let problem = e.to_problem(finished);
-                tracing::warn!(tenant = %tenant.id, source = kind.name(), code = ?problem.code, "{}", problem.message);
-                metrics::counter!("aoc_source_errors_total", "source" => kind.name(), "code" => problem.code.clone().unwrap_or_default())
-                    .increment(1);
+                telemetry::RunFailed {
+                    tenant: &tenant.id,
+                    source: kind.name(),
+                    problem: &problem,
+                }
+                .emit();
                 summary.status = RunStatus::Failed;
                 summary.problem = Some(problem.clone());
                 RunRecord::Failed {

@@ -11,6 +11,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use super::error::{CallError, Service, parse_error_body};
 use super::pacer::Pacer;
+use crate::telemetry::{self, RetryReason};
 
 /// Management API codes that mean "try again later" (field-tested by other collectors).
 const RETRYABLE_CODES: [&str; 4] = ["AF429", "AF50000", "AF50005", "AF50006"];
@@ -71,8 +72,8 @@ pub struct MsHttp {
 }
 
 enum Retry {
-    After(Duration, &'static str),
-    Now(&'static str),
+    After(Duration, RetryReason),
+    Now(RetryReason),
 }
 
 impl MsHttp {
@@ -113,10 +114,10 @@ impl MsHttp {
             }
             let (error, retry) = match self.send(request).await {
                 Err(message) => {
-                    count_request(call.source, "transport");
+                    count_request(call.source, telemetry::STATUS_TRANSPORT);
                     (
                         CallError::Transport { service, message },
-                        Retry::After(self.backoff(attempt), "transport"),
+                        Retry::After(self.backoff(attempt), RetryReason::Transport),
                     )
                 }
                 Ok(answer) if answer.status.is_success() => {
@@ -125,7 +126,7 @@ impl MsHttp {
                         Ok(value) => return Ok(value),
                         Err(message) => (
                             CallError::Decode { service, message },
-                            Retry::After(self.backoff(attempt), "unreadable"),
+                            Retry::After(self.backoff(attempt), RetryReason::Unreadable),
                         ),
                     }
                 }
@@ -157,11 +158,13 @@ impl MsHttp {
                     };
                     if status == 401 && call.bearer.is_some() && !refreshed {
                         refreshed = true;
-                        (error, Retry::Now("unauthorized"))
+                        (error, Retry::Now(RetryReason::Unauthorized))
                     } else if retryable {
                         if throttled {
-                            metrics::counter!("aoc_source_throttles_total", "source" => call.source.to_owned())
-                                .increment(1);
+                            telemetry::Throttled {
+                                source: call.source,
+                            }
+                            .emit();
                         }
                         let delay = retry_after(&answer.headers)
                             .map(|d| d.min(self.policy.max_retry_after))
@@ -171,9 +174,9 @@ impl MsHttp {
                             Retry::After(
                                 delay,
                                 if throttled {
-                                    "throttled"
+                                    RetryReason::Throttled
                                 } else {
-                                    "server_error"
+                                    RetryReason::ServerError
                                 },
                             ),
                         )
@@ -189,9 +192,14 @@ impl MsHttp {
                 Retry::After(delay, reason) => (delay, reason),
                 Retry::Now(reason) => (Duration::ZERO, reason),
             };
-            metrics::counter!("aoc_source_retries_total", "source" => call.source.to_owned(), "reason" => reason)
-                .increment(1);
-            tracing::debug!(source = call.source, attempt, reason, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
+            telemetry::Retrying {
+                source: call.source,
+                attempt,
+                reason,
+                delay,
+                error: &error,
+            }
+            .emit();
             tokio::time::sleep(delay).await;
         }
     }
@@ -220,8 +228,7 @@ impl MsHttp {
 }
 
 fn count_request(source: &str, status: &str) {
-    metrics::counter!("aoc_source_requests_total", "source" => source.to_owned(), "status" => status.to_owned())
-        .increment(1);
+    telemetry::RequestAnswered { source, status }.emit();
 }
 
 /// A transport error without the URL's query (no secrets travel there, but it is noise).

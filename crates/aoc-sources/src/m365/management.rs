@@ -20,6 +20,7 @@ use super::http::{Call, MsHttp, header};
 use super::identity::AppBearer;
 use super::run::{RunCtx, RunError};
 use super::source::{ContentType, SourceKind};
+use crate::telemetry;
 
 /// The API reaches 7 days back; staying 5 minutes inside keeps a request that waited in a queue
 /// from crossing the line.
@@ -225,8 +226,10 @@ impl ManagementSource<'_> {
         run.store
             .mark_content_expired(&run.tenant.id, run.kind.name(), &blob.reference.id)
             .await?;
-        metrics::counter!("aoc_source_content_expired_total", "source" => run.kind.name())
-            .increment(1);
+        telemetry::ContentExpired {
+            source: run.kind.name(),
+        }
+        .emit();
         run.note_problem(problem);
         Ok(())
     }

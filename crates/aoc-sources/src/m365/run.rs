@@ -13,6 +13,7 @@ use aoc_store::{FetchCommit, InsertReport, SourceProblem, Store, StoreError};
 use super::error::CallError;
 use super::source::SourceKind;
 use super::tenants::TenantConfig;
+use crate::telemetry::{self, Stage};
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -125,10 +126,12 @@ impl RunCtx<'_> {
         self.new += report.new;
         self.duplicate += report.duplicate;
         self.observe_lateness(events, available_at, report);
-        metrics::counter!("aoc_events_ingested_total", "source" => self.kind.name())
-            .increment(report.new);
-        metrics::counter!("aoc_source_records_fetched_total", "source" => self.kind.name())
-            .increment(events.len() as u64);
+        telemetry::Committed {
+            source: self.kind.name(),
+            fetched: events.len() as u64,
+            new: report.new,
+        }
+        .emit();
         self.progress
             .advanced(&self.tenant.id, self.kind, self.fetched, self.new);
         Ok(report)
@@ -187,11 +190,19 @@ impl RunCtx<'_> {
                 continue;
             }
             if let Some(available) = available_at {
-                metrics::histogram!("aoc_source_lateness_seconds", "source" => self.kind.name(), "stage" => "available")
-                    .record(seconds(available - event.timestamp));
+                telemetry::Lateness {
+                    source: self.kind.name(),
+                    stage: Stage::Available,
+                    seconds: seconds(available - event.timestamp),
+                }
+                .emit();
             }
-            metrics::histogram!("aoc_source_lateness_seconds", "source" => self.kind.name(), "stage" => "stored")
-                .record(seconds(now - event.timestamp));
+            telemetry::Lateness {
+                source: self.kind.name(),
+                stage: Stage::Stored,
+                seconds: seconds(now - event.timestamp),
+            }
+            .emit();
         }
     }
 }

@@ -17,6 +17,7 @@ use aoc_store::Store;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::config::auth::{AuthConfig, Off};
 use crate::config::{ConfigError, DatabaseUrl, ServeSettings};
+use crate::telemetry::{EventsCounted, RetentionApplied};
 use crate::{collection, sample, services, storage};
 
 /// Largest request body the API accepts.
@@ -221,12 +222,6 @@ fn sign_in(settings: &ServeSettings) -> anyhow::Result<Option<Arc<Authenticator>
     }
 }
 
-/// Minutes to days: Graph records are minutes late, unified audit records hours, a few days.
-const LATENESS_BUCKETS: [f64; 12] = [
-    60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14_400.0, 28_800.0, 86_400.0, 172_800.0, 345_600.0,
-    604_800.0,
-];
-
 /// The process's Prometheus recorder, with AOC's histogram buckets; `aoc serve` renders it at
 /// `/metrics`, `aoc worker` serves it from its own listener.
 pub(crate) fn metrics_builder() -> anyhow::Result<PrometheusBuilder> {
@@ -237,8 +232,8 @@ pub(crate) fn metrics_builder() -> anyhow::Result<PrometheusBuilder> {
         .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &LATENCY_BUCKETS)
         .context("metrics buckets")?
         .set_buckets_for_metric(
-            Matcher::Full("aoc_source_lateness_seconds".into()),
-            &LATENESS_BUCKETS,
+            Matcher::Full(aoc_sources::telemetry::SOURCE_LATENESS_SECONDS.into()),
+            &aoc_sources::telemetry::LATENESS_BUCKETS,
         )
         .context("metrics buckets")
 }
@@ -251,50 +246,15 @@ pub(crate) fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     Ok(handle)
 }
 
-/// Every metric's description, once per process.
+/// Every metric's description, once per process: each crate describes the metrics it writes
+/// (its `telemetry` module).
 pub(crate) fn describe_metrics() {
+    aoc_api::describe_metrics();
     aoc_services::telemetry::describe();
-    metrics::describe_counter!(
-        "aoc_http_requests_total",
-        "HTTP requests by method, route and status"
-    );
-    metrics::describe_histogram!(
-        "aoc_http_request_duration_seconds",
-        "HTTP request latency by method and route"
-    );
-    metrics::describe_histogram!(
-        "aoc_store_operation_duration_seconds",
-        "Store call latency by engine and operation"
-    );
-    metrics::describe_gauge!("aoc_events_stored", "Events in the store");
-    metrics::describe_counter!(
-        "aoc_events_ingested_total",
-        "Events stored for the first time, by source"
-    );
-    metrics::describe_counter!(
-        "aoc_source_requests_total",
-        "Requests to Microsoft by source and HTTP status"
-    );
-    metrics::describe_counter!(
-        "aoc_source_retries_total",
-        "Retried requests to Microsoft by source and reason"
-    );
-    metrics::describe_counter!(
-        "aoc_source_throttles_total",
-        "Throttled answers (429, AF429) by source"
-    );
-    metrics::describe_counter!(
-        "aoc_source_errors_total",
-        "Failed collection runs by source and error code"
-    );
-    metrics::describe_histogram!(
-        "aoc_source_lateness_seconds",
-        "Seconds from event time to available at the source (stage=available) and to stored (stage=stored)"
-    );
-    metrics::describe_counter!(
-        "aoc_retention_deleted_events_total",
-        "Events deleted by retention"
-    );
+    crate::telemetry::describe();
+    aoc_sources::telemetry::describe();
+    aoc_jobs::telemetry::describe();
+    aoc_ai::telemetry::describe();
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -346,10 +306,7 @@ async fn retention_task(
         }
         let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
         match store.delete_events_before(cutoff).await {
-            Ok(deleted) => {
-                metrics::counter!("aoc_retention_deleted_events_total").increment(deleted);
-                tracing::info!(deleted, %cutoff, "retention applied");
-            }
+            Ok(deleted) => RetentionApplied { deleted, cutoff }.emit(),
             Err(e) => tracing::warn!(error = %e, "retention failed; retrying at the next run"),
         }
         if let Err(e) = store.prune_fetch_state(cutoff).await {
@@ -381,7 +338,7 @@ async fn stats_task(
             _ = stopped.changed() => return,
         }
         match store.count_events().await {
-            Ok(count) => metrics::gauge!("aoc_events_stored").set(count as f64),
+            Ok(count) => EventsCounted { count }.emit(),
             Err(e) => tracing::warn!(error = %e, "cannot count events"),
         }
         metrics.run_upkeep();
