@@ -29,10 +29,7 @@ pub fn describe() {
         LLM_BUDGET_REFUSALS,
         "Model calls not made because the caller's daily token budget was used up"
     );
-    metrics::describe_gauge!(
-        SOURCE_LAG,
-        "How far a source's watermark is behind now"
-    );
+    metrics::describe_gauge!(SOURCE_LAG, "How far a source's watermark is behind now");
     metrics::describe_gauge!(
         SOURCE_LAST_SUCCESS,
         "When a source last ran successfully (Unix time)"
