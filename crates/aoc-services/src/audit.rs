@@ -129,8 +129,21 @@ impl AuditTrail {
         }
     }
 
-    /// Records one call.
+    /// Records one call, its outcome read from its status.
     pub async fn record(&self, caller: &Caller, context: &CallContext, call: AuditedCall<'_>) {
+        let judged = outcome(call.status);
+        self.record_as(caller, context, call, judged).await;
+    }
+
+    /// Records one call whose outcome its status does not tell (an export that failed after
+    /// its 200 was sent).
+    pub async fn record_as(
+        &self,
+        caller: &Caller,
+        context: &CallContext,
+        call: AuditedCall<'_>,
+        outcome: AuditOutcome,
+    ) {
         let entry = NewAuditEntry {
             at: Utc::now(),
             actor: caller.author(),
@@ -140,14 +153,14 @@ impl AuditTrail {
             action: call.action.to_owned(),
             target: call.target,
             details: Value::Object(call.details),
-            outcome: outcome(call.status),
+            outcome,
             status: call.status,
         };
         self.append(&entry).await;
     }
 
     /// Writes an entry as it is; a failure is logged and counted.
-    pub async fn append(&self, entry: &NewAuditEntry) {
+    async fn append(&self, entry: &NewAuditEntry) {
         if let Err(e) = self.store.append_audit(entry).await {
             telemetry::audit_write_failed(&entry.action, &e);
         }

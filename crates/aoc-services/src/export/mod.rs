@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use aoc_model::{Cursor, EventPage, EventQuery, PageSize};
-use aoc_store::{AuditOutcome, NewAuditEntry, Store};
+use aoc_store::{AuditOutcome, Store};
 
 pub use format::{CSV_HEADER, ExportError, ExportFormat, ExportWriter, neutralize};
 
-use crate::audit::{AuditTrail, CallContext, actions};
+use crate::audit::{AuditTrail, AuditedCall, CallContext, actions};
 use crate::caller::{Caller, Role};
 use crate::error::ServiceResult;
 use crate::params::Params;
@@ -128,27 +128,23 @@ async fn completed(
     context: &CallContext,
     outcome: &ExportOutcome,
 ) {
-    let entry = NewAuditEntry {
-        at: Utc::now(),
-        actor: caller.author(),
-        actor_tenant: Some(caller.tenant_id.clone()),
-        client_ip: context.client_ip.clone(),
-        request_id: context.request_id.clone(),
-        action: actions::EVENTS_EXPORT_COMPLETED.to_owned(),
+    let details = serde_json::json!({
+        "rows": outcome.rows,
+        "capped": outcome.capped,
+        "error": outcome.error,
+    });
+    let call = AuditedCall {
+        action: actions::EVENTS_EXPORT_COMPLETED,
         target: None,
-        details: serde_json::json!({
-            "rows": outcome.rows,
-            "capped": outcome.capped,
-            "error": outcome.error,
-        }),
-        outcome: if outcome.error.is_some() {
-            AuditOutcome::Failed
-        } else {
-            AuditOutcome::Success
-        },
+        details: details.as_object().cloned().unwrap_or_default(),
         status: 200,
     };
-    audit.append(&entry).await;
+    let judged = if outcome.error.is_some() {
+        AuditOutcome::Failed
+    } else {
+        AuditOutcome::Success
+    };
+    audit.record_as(caller, context, call, judged).await;
 }
 
 /// Sends an error that cuts the transfer off: the reader sees a cut-off file, never one that
