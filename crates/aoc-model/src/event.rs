@@ -25,7 +25,9 @@ pub struct Event {
     pub timestamp: DateTime<Utc>,
     /// Set by the store at commit; `None` before.
     pub ingested_at: Option<DateTime<Utc>>,
-    /// The exact operation name, e.g. `Add member to role.` (the unified log keeps the final period).
+    /// The operation, e.g. `Add member to role`, `UserLoginFailed`, `New-InboxRule`. The unified
+    /// log's Entra names end with a period (`Add member to role.`) where Graph's do not; it is
+    /// dropped so one name filters and counts both (`raw` keeps the original).
     pub operation: String,
     pub category: Option<String>,
     pub result: EventResult,
@@ -48,9 +50,34 @@ pub struct Event {
     /// One human sentence.
     pub summary: String,
     pub raw: serde_json::Value,
+    /// The other collection paths that delivered this same activity, each with its own original
+    /// record (see [`crate::activity`]): a sign-in read from Graph and from the unified audit log
+    /// is one event, `source` naming the path that delivered it first.
+    #[serde(default)]
+    pub also_seen_via: Vec<Sighting>,
+}
+
+/// One more delivery of an event's activity, by another collection path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Sighting {
+    /// The collector or path, as [`Event::source`].
+    pub source: String,
+    /// The record's own dedupe key: a repeat of it is recognised and dropped.
+    pub dedupe_key: DedupeKey,
+    /// When AOC stored this record.
+    pub ingested_at: Option<DateTime<Utc>>,
+    /// The record exactly as this path sent it; `null` in lists, which leave raw records out.
+    pub raw: serde_json::Value,
 }
 
 impl Event {
+    /// Every path that delivered this activity: `source`, then the others.
+    pub fn seen_via(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.source.as_str())
+            .chain(self.also_seen_via.iter().map(|s| s.source.as_str()))
+    }
+
     /// The id follows from the tenant and the dedupe key; call after changing either.
     pub fn refresh_id(&mut self) {
         self.id = EventId::derive(&self.tenant_id, &self.dedupe_key);

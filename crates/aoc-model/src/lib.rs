@@ -5,11 +5,13 @@
 //! Pure data and pure functions only: no I/O (new comment ids read the clock), so every other
 //! crate can depend on it.
 
+pub mod activity;
 pub mod aggregate;
 mod annotation;
 mod event;
 mod ids;
 mod ip;
+mod matching;
 mod query;
 pub mod search;
 
@@ -18,11 +20,11 @@ pub use annotation::{
     Author, CommentBody, CommentBodyError, CommentId, DEFAULT_TAGS, MAX_COMMENT_CHARS,
     MAX_TAG_CHARS, Tag, TagError,
 };
-pub use event::{Actor, ActorKind, Change, Event, EventResult, Location, Target};
+pub use event::{Actor, ActorKind, Change, Event, EventResult, Location, Sighting, Target};
 pub use ids::{DedupeKey, EventId, Seq, TenantId};
 pub use ip::{IpRange, ip_key, parse_client_ip};
+pub use matching::{KEY_SEPARATOR, TextMatch, actor_keys, target_keys};
 pub use query::{
-    ActorFilter, Cursor, CursorError, DEFAULT_PAGE_SIZE, EventPage, EventQuery, MAX_PAGE_SIZE,
-    Order, PageSize, QueryError, TARGET_KEY_SEPARATOR, actor_key, country_key, target_keys,
-    target_needle,
+    Cursor, CursorError, DEFAULT_PAGE_SIZE, EventPage, EventQuery, MAX_PAGE_SIZE, Order, PageSize,
+    QueryError, actor_key, country_key,
 };

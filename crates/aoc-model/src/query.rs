@@ -7,9 +7,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::event::{Event, EventResult, Target};
+use crate::event::{Event, EventResult};
 use crate::ids::{EventId, TenantId};
 use crate::ip::IpRange;
+use crate::matching::{TextMatch, actor_keys, target_keys};
 use crate::search::SearchText;
 
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -32,19 +33,20 @@ pub struct EventQuery {
     /// Exclusive upper bound on the event time.
     pub to: Option<DateTime<Utc>>,
     pub tenant: Option<TenantId>,
+    /// A collection path the event was seen via, or part of one ([`TextMatch`]).
     pub source: Option<String>,
+    /// Service name, or part of one ([`TextMatch`]).
     pub service: Option<String>,
-    /// Exact operation name.
+    /// Operation name, or part of one; the filters' rules are [`TextMatch`]'s.
     pub operation: Option<String>,
     /// Operations that start with this text (case-sensitive, like the names themselves).
     pub operation_prefix: Option<String>,
-    /// Actor UPN, or object id when it is a GUID; compared case-insensitively
-    /// (see [`EventQuery::actor_filter`]).
+    /// Actor UPN, display name or object id, or part of one ([`TextMatch`]).
     pub actor: Option<String>,
     pub client_ip: Option<IpAddr>,
     /// Client addresses inside a CIDR block.
     pub ip_range: Option<IpRange>,
-    /// A target's object id, UPN or name, compared case-insensitively and whole.
+    /// A target's object id, UPN or name, or part of one ([`TextMatch`]).
     pub target: Option<String>,
     /// The country or region the source reported (`US`, `FR`), case-insensitive.
     pub country: Option<String>,
@@ -118,6 +120,7 @@ impl EventQuery {
         }
         for (name, value) in [
             ("target", &self.target),
+            ("actor", &self.actor),
             ("country", &self.country),
             ("operation", &self.operation_prefix),
         ] {
@@ -131,36 +134,34 @@ impl EventQuery {
         Ok(())
     }
 
-    /// The actor filter as engines compare it: a GUID is an object id, anything else a UPN,
-    /// lowercased either way. One column per case keeps each lookup on one index.
-    pub fn actor_filter(&self) -> Option<ActorFilter> {
-        self.actor.as_deref().map(|value| {
-            let key = actor_key(value);
-            if uuid::Uuid::parse_str(&key).is_ok() {
-                ActorFilter::Id(key)
-            } else {
-                ActorFilter::Upn(key)
-            }
-        })
-    }
-
     /// True when `event` passes every filter except the cursor: the reference the behaviour
     /// suite checks the engines against.
     pub fn matches(&self, event: &Event) -> bool {
-        let actor = self.actor_filter();
+        let text = |value: &Option<String>, name: &str| {
+            value
+                .as_deref()
+                .and_then(TextMatch::parse)
+                .is_none_or(|m| m.matches(name))
+        };
         self.from.is_none_or(|from| event.timestamp >= from)
             && self.to.is_none_or(|to| event.timestamp < to)
             && self.tenant.as_ref().is_none_or(|t| *t == event.tenant_id)
-            && self.source.as_ref().is_none_or(|s| *s == event.source)
-            && self.service.as_ref().is_none_or(|s| *s == event.service)
+            && self
+                .source
+                .as_deref()
+                .and_then(TextMatch::parse)
+                .is_none_or(|m| event.seen_via().any(|source| m.matches(source)))
+            && text(&self.service, &event.service)
             && self
                 .operation
-                .as_ref()
-                .is_none_or(|o| *o == event.operation)
-            && actor.is_none_or(|a| match a {
-                ActorFilter::Upn(upn) => event.actor.upn.as_deref().map(actor_key) == Some(upn),
-                ActorFilter::Id(id) => event.actor.id.as_deref().map(actor_key) == Some(id),
-            })
+                .as_deref()
+                .and_then(TextMatch::operation)
+                .is_none_or(|m| m.matches(&event.operation))
+            && self
+                .actor
+                .as_deref()
+                .and_then(TextMatch::parse)
+                .is_none_or(|m| m.matches_keys(&actor_keys(&event.actor)))
             && self
                 .operation_prefix
                 .as_ref()
@@ -169,15 +170,11 @@ impl EventQuery {
             && self
                 .ip_range
                 .is_none_or(|range| event.client_ip.is_some_and(|ip| range.contains(ip)))
-            && self.target.as_ref().is_none_or(|t| {
-                let key = actor_key(t);
-                event.targets.iter().any(|target| {
-                    [&target.id, &target.name]
-                        .into_iter()
-                        .flatten()
-                        .any(|v| actor_key(v) == key)
-                })
-            })
+            && self
+                .target
+                .as_deref()
+                .and_then(TextMatch::parse)
+                .is_none_or(|m| m.matches_keys(&target_keys(&event.targets)))
             && self.country.as_ref().is_none_or(|c| {
                 country_key(&event.location.as_ref().and_then(|l| l.country.clone()))
                     == Some(actor_key(c))
@@ -190,49 +187,9 @@ impl EventQuery {
     }
 }
 
-/// How the actor filter compares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ActorFilter {
-    /// A lowercased user principal name.
-    Upn(String),
-    /// A lowercased object id.
-    Id(String),
-}
-
 /// Lowercases an actor UPN or id for comparison.
 pub fn actor_key(value: &str) -> String {
     value.trim().to_lowercase()
-}
-
-/// Separates the keys of [`target_keys`]: a control character, which filter values may not hold.
-pub const TARGET_KEY_SEPARATOR: char = '\u{1f}';
-
-/// The ids and names of an event's targets as one string engines can search with a substring
-/// test: each key lowercased and enclosed in separators (`␟id␟name␟`); empty without targets.
-pub fn target_keys(targets: &[Target]) -> String {
-    let mut keys = String::new();
-    for value in targets
-        .iter()
-        .flat_map(|t| [&t.id, &t.name])
-        .flatten()
-        .map(|v| actor_key(v))
-        .filter(|v| !v.is_empty())
-    {
-        if keys.is_empty() {
-            keys.push(TARGET_KEY_SEPARATOR);
-        }
-        keys.push_str(&value.replace(TARGET_KEY_SEPARATOR, " "));
-        keys.push(TARGET_KEY_SEPARATOR);
-    }
-    keys
-}
-
-/// What a target filter searches [`target_keys`] for.
-pub fn target_needle(target: &str) -> String {
-    format!(
-        "{TARGET_KEY_SEPARATOR}{}{TARGET_KEY_SEPARATOR}",
-        actor_key(target)
-    )
 }
 
 /// The country as stored and compared: trimmed, lowercased, `None` when empty.

@@ -25,6 +25,8 @@
 //! * Graph sign-ins take the unified log's operation names, `UserLoggedIn` / `UserLoginFailed`, so
 //!   one filter finds sign-ins from both paths; their error code is in `details["errorCode"]`, as
 //!   is the unified log's `ErrorNumber` / `ErrorCode`.
+//! * Operation names lose the unified log's final period (`Add member to role.` is stored as
+//!   `Add member to role`, as Graph names it), so one name filters and counts both paths.
 //! * Services are `Entra ID`, `Exchange`, `SharePoint`, `OneDrive`, `Teams`, `Intune`; other
 //!   workloads are kept as written.
 //! * Graph `modifiedProperties` values that are JSON-encoded strings are stored decoded.
@@ -355,6 +357,15 @@ fn unknown(raw: &Value) -> Result<Draft, NormalizeError> {
     })
 }
 
+/// The operation without the unified log's final period; a name that is nothing else stays.
+fn canonical_operation(operation: String) -> String {
+    match aoc_model::activity::canonical_operation(&operation) {
+        "" => operation,
+        canonical if canonical.len() == operation.len() => operation,
+        canonical => canonical.to_owned(),
+    }
+}
+
 fn finish(kind: RecordKind, draft: Draft, key: DedupeKey, raw: Value, ctx: &Context) -> Event {
     let tenant = ctx.tenant.clone().unwrap_or_else(|| {
         TenantId::new(draft.record_tenant.unwrap_or_else(|| "unknown".to_string()))
@@ -368,7 +379,7 @@ fn finish(kind: RecordKind, draft: Draft, key: DedupeKey, raw: Value, ctx: &Cont
         service: draft.service,
         timestamp: draft.timestamp,
         ingested_at: None,
-        operation: draft.operation,
+        operation: canonical_operation(draft.operation),
         category: draft.category,
         result: draft.result,
         result_reason: draft.result_reason,
@@ -381,6 +392,7 @@ fn finish(kind: RecordKind, draft: Draft, key: DedupeKey, raw: Value, ctx: &Cont
         changes: draft.changes,
         summary: String::new(),
         raw,
+        also_seen_via: Vec::new(),
     };
     event.summary = summary::summarize(kind, &event);
     event

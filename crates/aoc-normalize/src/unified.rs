@@ -1,7 +1,7 @@
 //! Unified audit log records: the Office 365 Management Activity API blobs and the `AuditData` of
 //! Purview exports share this schema (office365-management-api.md §7).
 
-use aoc_model::{Actor, ActorKind, EventResult, Target};
+use aoc_model::{Actor, ActorKind, Change, EventResult, Target};
 use serde_json::Value;
 
 use crate::fields::{array, field, first_str, int, ip_at, is_guid, parse_result, str_at, text};
@@ -197,7 +197,9 @@ pub(crate) fn record(outer: &Value) -> Result<Draft, NormalizeError> {
         result,
         result_reason,
         actor: actor(raw),
-        client_ip: ip_at(raw, &["ClientIP", "ClientIPAddress", "ActorIpAddress"]),
+        // Exchange mailbox records carry the client in `ClientIPAddress`; their `ClientIP` is
+        // often a Microsoft front end (`2603:10b6:…`), kept as a detail below.
+        client_ip: ip_at(raw, &["ClientIPAddress", "ClientIP", "ActorIpAddress"]),
         record_tenant: str_at(raw, "OrganizationId").or_else(|| str_at(outer, "organizationId")),
         ..Draft::default()
     };
@@ -211,6 +213,9 @@ pub(crate) fn record(outer: &Value) -> Result<Draft, NormalizeError> {
     for name in SCALAR_DETAILS {
         draft.detail(name, field(raw, name));
     }
+    if field(raw, "ClientIPAddress").is_some() {
+        draft.detail("ClientIP", field(raw, "ClientIP"));
+    }
     if let Some(code) = error_code {
         crate::fields::insert_unique(&mut draft.details, "errorCode", code);
     }
@@ -221,7 +226,28 @@ pub(crate) fn record(outer: &Value) -> Result<Draft, NormalizeError> {
         "OldValue",
         "NewValue",
     );
+    cmdlet_parameters_as_changes(&mut draft, array(raw, "Parameters"));
     Ok(draft)
+}
+
+/// An Exchange cmdlet (`Set-Mailbox`, `New-InboxRule`…) records what it set as `Parameters`,
+/// not `ModifiedProperties`: each parameter but the object it acts on (`Identity`) is a change
+/// to that value (the previous value is not recorded).
+fn cmdlet_parameters_as_changes(draft: &mut Draft, parameters: &[Value]) {
+    if !draft.changes.is_empty() {
+        // The record lists its changes itself.
+        return;
+    }
+    for parameter in parameters {
+        let Some(name) = str_at(parameter, "Name") else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case("Identity") {
+            continue;
+        }
+        let new = field(parameter, "Value").and_then(crate::fields::change_value);
+        crate::fields::insert_unique(&mut draft.changes, &name, Change { old: None, new });
+    }
 }
 
 /// `UserAgent` (SharePoint), or the Entra records' `ExtendedProperties` `UserAgent`, or the

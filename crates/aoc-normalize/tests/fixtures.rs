@@ -152,7 +152,7 @@ fn expectations() -> Vec<Want> {
         w(AAD, UnifiedAudit, "2025-03-01T10:05:47Z", "Entra ID", "UserLoginFailed", Some("AzureActiveDirectoryStsLogon"), Failure, User, Some("lee.gomez@contoso.com"), Some("198.51.100.77"),
           "o365:9a1c3e5a-7b8d-4f0e-8a2c-4e6a8c0e2f28", TENANT,
           "lee.gomez@contoso.com failed to sign in to d9f1b3c5-7e2a-4f4b-8d6c-8e0a2c4e6f79 from 198.51.100.77: InvalidUserNameOrPassword"),
-        w(AAD, UnifiedAudit, "2025-03-01T10:15:42Z", "Entra ID", "Add member to role.", Some("AzureActiveDirectory"), Success, User, Some("admin.kim@contoso.com"), Some("203.0.113.24"),
+        w(AAD, UnifiedAudit, "2025-03-01T10:15:42Z", "Entra ID", "Add member to role", Some("AzureActiveDirectory"), Success, User, Some("admin.kim@contoso.com"), Some("203.0.113.24"),
           "o365:3e5a7c9e-1f2b-4d4c-8e6a-8c0e2a4c6d32", TENANT,
           "admin.kim@contoso.com added lee.gomez@contoso.com to Global Administrator"),
         // Unified audit log: Exchange.
@@ -1141,7 +1141,13 @@ fn odd_shapes_are_kept_not_rejected() {
         event.details.get("errorCode").map(String::as_str),
         Some("50053")
     );
-    assert!(event.changes.is_empty());
+    // A cmdlet's parameters are what it changed; ModifiedProperties that is no list adds none.
+    assert_eq!(
+        event.changes.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["X", "X #2", "X #3"]
+    );
+    assert_eq!(event.changes["X #3"].new.as_deref(), Some("3"));
+    assert_eq!(event.changes["X #3"].old, None);
     assert_eq!(event.raw, record);
 
     let unknown_type = json!({"CreationTime": "2025-03-01T10:00:00Z", "RecordType": 9999, "Operation": "NewThing", "Workload": "PowerBI", "UserId": "megan.ross@contoso.com", "UserType": 2, "ResultStatus": "PartiallySucceeded"});

@@ -33,7 +33,8 @@ pub(crate) async fn delete_annotations_of(
 }
 
 /// Retention: deletes the tags and comments of events in `[from, to)` (all before `to` when
-/// `from` is `None`), inside `tx`, after the events themselves.
+/// `from` is `None`) whose event is gone, inside `tx`, after the events themselves (imported
+/// events stay for their time, see `aoc_store::IMPORT_SOURCE`).
 pub(crate) async fn delete_annotations_between(
     tx: &mut sqlx::Transaction<'_, Postgres>,
     from: Option<DateTime<Utc>>,
@@ -41,7 +42,8 @@ pub(crate) async fn delete_annotations_between(
 ) -> StoreResult<()> {
     for table in ANNOTATION_TABLES {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE event_time < $2 AND ($1::timestamptz IS NULL OR event_time >= $1)"
+            "DELETE FROM {table} WHERE event_time < $2 AND ($1::timestamptz IS NULL OR event_time >= $1) \
+             AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = {table}.event_id)"
         )))
         .bind(from)
         .bind(to)

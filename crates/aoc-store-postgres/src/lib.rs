@@ -22,10 +22,12 @@ use uuid::Uuid;
 use aoc_model::search::SearchText;
 use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::sql::{
-    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, write_in_chunks,
+    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, join_activities,
+    write_in_chunks,
 };
 use aoc_store::{
-    DerivedColumns, EventColumns, FetchCommit, FilterDialect, InsertReport, StoreError, StoreResult,
+    DerivedColumns, EventColumns, FetchCommit, FilterDialect, IMPORT_SOURCE, InsertReport,
+    StoreError, StoreResult,
 };
 
 use partitions::Partitions;
@@ -122,14 +124,33 @@ impl PostgresStore {
             .await?;
         let now = Utc::now();
         let mut tx = Tx(self.pool.begin().await.map_err(map_err)?);
-        let new = write_events(&mut tx.0, events, now).await?;
-        finish_store(Box::new(tx), Dialect::Postgres, events, commit, &new, now).await
+        let (new, joined) = if events.is_empty() {
+            (Vec::new(), 0)
+        } else {
+            lock_inserts(&mut tx.0).await?;
+            let joined = join_activities(&mut tx, Dialect::Postgres, events, now).await?;
+            (
+                write_events(&mut tx.0, &joined.events, now).await?,
+                joined.joined,
+            )
+        };
+        finish_store(
+            Box::new(tx),
+            Dialect::Postgres,
+            events,
+            commit,
+            &new,
+            joined,
+            now,
+        )
+        .await
     }
 }
 
-/// Stores the events not stored yet, inside `tx`, and returns the ids of those it stored (a
-/// repeat within `events` is stored, and listed, once). Takes the insert lock, so `seq` follows
-/// commit order, and writes in chunks, encoding the next chunk while the current one is written.
+/// Stores the events not stored yet, inside `tx` (which holds the insert lock, see
+/// [`lock_inserts`]), and returns the ids of those it stored (a repeat within `events` is
+/// stored, and listed, once). Writes in chunks, encoding the next chunk while the current one is
+/// written.
 async fn write_events(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     events: &[Event],
@@ -138,13 +159,19 @@ async fn write_events(
     if events.is_empty() {
         return Ok(Vec::new());
     }
+    let mut writer = EventWriter { tx, ingested_at };
+    write_in_chunks(&mut writer, events, INSERT_CHUNK).await
+}
+
+/// Takes the insert lock: `seq` then follows commit order, and a record joining another path's
+/// event (see [`join_activities`]) sees every event committed before.
+async fn lock_inserts(tx: &mut sqlx::Transaction<'static, sqlx::Postgres>) -> StoreResult<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(INSERT_LOCK)
         .execute(&mut **tx)
         .await
         .map_err(map_err)?;
-    let mut writer = EventWriter { tx, ingested_at };
-    write_in_chunks(&mut writer, events, INSERT_CHUNK).await
+    Ok(())
 }
 
 /// PostgreSQL's side of the events filter: `tsvector` full text, code-point ordering.
@@ -245,6 +272,11 @@ impl SqlEngine for PostgresStore {
             .map_err(map_err)?
             .rows_affected();
         annotations::delete_annotations_of(&mut tx, &ids).await?;
+        sqlx::query("DELETE FROM event_sightings WHERE event_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(deleted)
     }
@@ -252,13 +284,25 @@ impl SqlEngine for PostgresStore {
     async fn remove_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let dropped = self.partitions.drop_before(&self.pool, cutoff).await?;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let deleted = sqlx::query("DELETE FROM events WHERE timestamp < $1")
-            .bind(cutoff)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
+        let deleted = sqlx::query(
+            "DELETE FROM events WHERE timestamp < $1 AND (source <> $2 OR ingested_at < $1)",
+        )
+        .bind(cutoff)
+        .bind(IMPORT_SOURCE)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
         annotations::delete_annotations_between(&mut tx, None, cutoff).await?;
+        // Partitions drop without triggers: the sightings of their events go by time.
+        sqlx::query(
+            "DELETE FROM event_sightings s WHERE s.timestamp < $1 \
+             AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = s.event_id)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(dropped + deleted)
     }
@@ -270,23 +314,26 @@ impl SqlEngine for PostgresStore {
         let mut ip_keys = Vec::with_capacity(n);
         let mut countries = Vec::with_capacity(n);
         let mut target_keys = Vec::with_capacity(n);
+        let mut actor_keys = Vec::with_capacity(n);
         for (seq, derived) in rows {
             seqs.push(seq);
             ip_keys.push(derived.client_ip_key.map(|k| k.to_vec()));
             countries.push(derived.country);
             target_keys.push(derived.target_keys);
+            actor_keys.push(derived.actor_keys);
         }
         sqlx::query(
             "UPDATE events SET client_ip_key = t.client_ip_key, country = t.country, \
-             target_keys = t.target_keys \
-             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[]) \
-                  AS t(seq, client_ip_key, country, target_keys) \
+             target_keys = t.target_keys, actor_keys = t.actor_keys \
+             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[]) \
+                  AS t(seq, client_ip_key, country, target_keys, actor_keys) \
              WHERE events.seq = t.seq",
         )
         .bind(seqs)
         .bind(ip_keys)
         .bind(countries)
         .bind(target_keys)
+        .bind(actor_keys)
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
@@ -328,6 +375,8 @@ async fn insert_chunk(
     let mut ip_keys = Vec::with_capacity(n);
     let mut countries = Vec::with_capacity(n);
     let mut target_keys = Vec::with_capacity(n);
+    let mut activity_keys = Vec::with_capacity(n);
+    let mut actor_keys = Vec::with_capacity(n);
     let mut summaries = Vec::with_capacity(n);
     let mut payloads = Vec::with_capacity(n);
     let mut searches = Vec::with_capacity(n);
@@ -346,6 +395,8 @@ async fn insert_chunk(
         ip_keys.push(c.client_ip_key.map(|k| k.to_vec()));
         countries.push(c.country.as_deref());
         target_keys.push(c.target_keys.as_str());
+        activity_keys.push(c.activity_key.as_deref());
+        actor_keys.push(c.actor_keys.as_str());
         summaries.push(c.summary.as_ref());
         payloads.push(c.payload.as_slice());
         searches.push(c.search.as_str());
@@ -353,16 +404,17 @@ async fn insert_chunk(
     let inserted: Vec<(Uuid,)> = sqlx::query_as(
         "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
          operation, result, actor_upn, actor_id, client_ip, summary, payload, search, \
-         client_ip_key, country, target_keys) \
+         client_ip_key, country, target_keys, activity_key, actor_keys) \
          SELECT id, tenant_id, dedupe_key, source, service, timestamp, $15, operation, result, \
                 actor_upn, actor_id, client_ip, summary, payload, to_tsvector('simple', search), \
-                client_ip_key, country, target_keys \
+                client_ip_key, country, target_keys, activity_key, actor_keys \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
-                     $13::bytea[], $14::text[], $16::bytea[], $17::text[], $18::text[]) \
+                     $13::bytea[], $14::text[], $16::bytea[], $17::text[], $18::text[], \
+                     $19::text[], $20::text[]) \
               AS t(id, tenant_id, dedupe_key, source, service, timestamp, operation, result, \
                    actor_upn, actor_id, client_ip, summary, payload, search, client_ip_key, \
-                   country, target_keys) \
+                   country, target_keys, activity_key, actor_keys) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(ids)
@@ -383,6 +435,8 @@ async fn insert_chunk(
     .bind(ip_keys)
     .bind(countries)
     .bind(target_keys)
+    .bind(activity_keys)
+    .bind(actor_keys)
     .fetch_all(&mut **tx)
     .await
     .map_err(map_err)?;

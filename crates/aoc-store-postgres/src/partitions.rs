@@ -104,6 +104,19 @@ impl Partitions {
                 .await
                 .map_err(map_err)?;
             // The name comes from the catalog and matched our own pattern: safe to interpolate.
+            // Imported events stay for the retention period from their import: a partition
+            // holding some is emptied row by row instead (see `remove_events_before`).
+            let (keeps_imports,): (bool,) = sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT EXISTS (SELECT 1 FROM \"{name}\" WHERE source = $1 AND ingested_at >= $2)"
+            )))
+            .bind(aoc_store::IMPORT_SOURCE)
+            .bind(cutoff)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if keeps_imports {
+                continue;
+            }
             let (count,): (i64,) =
                 sqlx::query_as(AssertSqlSafe(format!("SELECT count(*) FROM \"{name}\"")))
                     .fetch_one(&mut *tx)

@@ -35,14 +35,16 @@ pub(crate) async fn delete_annotations_of(
     Ok(())
 }
 
-/// Retention: deletes the tags and comments of events before `cutoff`, inside `tx`.
+/// Retention: deletes the tags and comments of events before `cutoff` that are gone (imported
+/// events stay for their time, see `aoc_store::IMPORT_SOURCE`), inside `tx`.
 pub(crate) async fn delete_annotations_before(
     tx: &mut sqlx::Transaction<'_, Sqlite>,
     cutoff: DateTime<Utc>,
 ) -> StoreResult<()> {
     for table in ANNOTATION_TABLES {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE event_time < ?"
+            "DELETE FROM {table} WHERE event_time < ? \
+             AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = {table}.event_id)"
         )))
         .bind(micros(cutoff))
         .execute(&mut **tx)

@@ -21,11 +21,12 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::sql::{
-    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, micros,
-    write_in_chunks,
+    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, join_activities,
+    micros, write_in_chunks,
 };
 use aoc_store::{
-    DerivedColumns, EventColumns, FetchCommit, FilterDialect, InsertReport, StoreError, StoreResult,
+    DerivedColumns, EventColumns, FetchCommit, FilterDialect, IMPORT_SOURCE, InsertReport,
+    StoreError, StoreResult,
 };
 
 use fts::{SqliteDialect, TextPlan, TextSearch};
@@ -117,7 +118,7 @@ impl ChunkWriter for EventWriter<'_> {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
              operation, result, actor_upn, actor_id, client_ip, client_ip_key, country, \
-             target_keys, summary, payload) ",
+             target_keys, activity_key, actor_keys, summary, payload) ",
         );
         insert.push_values(columns, |mut row, c| {
             let e = c.event;
@@ -136,6 +137,8 @@ impl ChunkWriter for EventWriter<'_> {
                 .push_bind(c.client_ip_key.map(|k| k.to_vec()))
                 .push_bind(c.country.as_deref())
                 .push_bind(c.target_keys.as_str())
+                .push_bind(c.activity_key.as_deref())
+                .push_bind(c.actor_keys.as_str())
                 .push_bind(c.summary.as_ref())
                 .push_bind(c.payload.as_slice());
         });
@@ -216,12 +219,24 @@ impl SqlEngine for SqliteStore {
     ) -> StoreResult<InsertReport> {
         let now = Utc::now();
         let mut tx = Tx(self.writer.begin().await.map_err(map_err)?);
+        // One writer connection: the join sees every earlier write.
+        let joined = join_activities(&mut tx, Dialect::Sqlite, events, now).await?;
         let mut writer = EventWriter {
             tx: &mut tx.0,
             ingested_at: micros(now),
         };
-        let new = write_in_chunks(&mut writer, events, INSERT_CHUNK).await?;
-        finish_store(Box::new(tx), Dialect::Sqlite, events, commit, &new, now).await
+        let new = write_in_chunks(&mut writer, &joined.events, INSERT_CHUNK).await?;
+        let merged = joined.joined;
+        finish_store(
+            Box::new(tx),
+            Dialect::Sqlite,
+            events,
+            commit,
+            &new,
+            merged,
+            now,
+        )
+        .await
     }
 
     async fn remove_events(&self, ids: &[EventId]) -> StoreResult<u64> {
@@ -254,11 +269,13 @@ impl SqlEngine for SqliteStore {
             let mut tx = self.writer.begin().await.map_err(map_err)?;
             let ids: Vec<Vec<u8>> = sqlx::query_scalar(
                 "DELETE FROM events WHERE seq IN \
-                 (SELECT seq FROM events WHERE timestamp < ? ORDER BY timestamp LIMIT ?) \
+                 (SELECT seq FROM events WHERE timestamp < ?1 \
+                  AND (source <> ?3 OR ingested_at < ?1) ORDER BY timestamp LIMIT ?2) \
                  RETURNING id",
             )
             .bind(micros(cutoff))
             .bind(DELETE_CHUNK)
+            .bind(IMPORT_SOURCE)
             .fetch_all(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -266,7 +283,7 @@ impl SqlEngine for SqliteStore {
             let done = ids.len() as u64;
             let last = done < DELETE_CHUNK as u64;
             if last {
-                // Whatever else is annotated before the cutoff has no event left.
+                // Whatever else is annotated before the cutoff and has no event left.
                 annotations::delete_annotations_before(&mut tx, cutoff).await?;
             }
             tx.commit().await.map_err(map_err)?;
@@ -281,11 +298,13 @@ impl SqlEngine for SqliteStore {
         let mut tx = self.writer.begin().await.map_err(map_err)?;
         for (seq, derived) in rows {
             sqlx::query(
-                "UPDATE events SET client_ip_key = ?, country = ?, target_keys = ? WHERE seq = ?",
+                "UPDATE events SET client_ip_key = ?, country = ?, target_keys = ?, actor_keys = ? \
+                 WHERE seq = ?",
             )
             .bind(derived.client_ip_key.map(|k| k.to_vec()))
             .bind(derived.country)
             .bind(derived.target_keys)
+            .bind(derived.actor_keys)
             .bind(seq)
             .execute(&mut *tx)
             .await

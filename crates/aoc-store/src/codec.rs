@@ -75,6 +75,11 @@ pub struct EventColumns<'a> {
     pub country: Option<String>,
     /// Target ids and names, the target filter's haystack (see `aoc_model::target_keys`).
     pub target_keys: String,
+    /// Actor UPN, name and id, the actor filter's haystack (see `aoc_model::actor_keys`).
+    pub actor_keys: String,
+    /// The key that finds this activity's record from another collection path (see
+    /// `aoc_model::activity`).
+    pub activity_key: Option<String>,
     /// `extra` and `raw`, compressed (see [`crate::payload`]).
     pub payload: Vec<u8>,
     /// The tokens the full-text index covers.
@@ -116,6 +121,9 @@ impl<'a> EventColumns<'a> {
             client_ip_key: event.client_ip.map(aoc_model::ip_key),
             country: country_of(&event.location),
             target_keys: clean_text(&aoc_model::target_keys(&event.targets)).into_owned(),
+            actor_keys: clean_text(&aoc_model::actor_keys(&event.actor)).into_owned(),
+            activity_key: aoc_model::activity::activity_key(event)
+                .map(|key| clean_text(&key).into_owned()),
             payload: crate::payload::encode(&extra, &raw)?,
             search: aoc_model::search::index_text(event),
         })
@@ -133,6 +141,7 @@ pub struct DerivedColumns {
     pub client_ip_key: Option<[u8; 16]>,
     pub country: Option<String>,
     pub target_keys: String,
+    pub actor_keys: String,
 }
 
 impl DerivedColumns {
@@ -146,6 +155,7 @@ impl DerivedColumns {
                 .map(aoc_model::ip_key),
             country: country_of(&extra.location),
             target_keys: clean_text(&aoc_model::target_keys(&extra.targets)).into_owned(),
+            actor_keys: clean_text(&aoc_model::actor_keys(&extra.actor)).into_owned(),
         })
     }
 }
@@ -216,6 +226,7 @@ pub fn decode_event_with(row: StoredRow, with_raw: bool) -> StoreResult<Event> {
         changes: extra.changes,
         summary: row.summary,
         raw,
+        also_seen_via: Vec::new(),
     })
 }
 

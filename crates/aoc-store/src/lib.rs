@@ -50,11 +50,19 @@ pub use jobs::{
     storable_json,
 };
 
+/// The source of events imported from files (`aoc import`). Retention keeps them for its
+/// period counted from their import, not from when they happened: evidence imported for an
+/// investigation of last year would otherwise be deleted at the next retention pass.
+pub const IMPORT_SOURCE: &str = "import";
+
 /// What an idempotent insert did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InsertReport {
     /// Events that were not stored before.
     pub new: u64,
+    /// Records of an activity another collection path had delivered, stored as sightings of
+    /// that event rather than as events (see `aoc_model::activity`).
+    pub joined: u64,
     /// Events already stored (same tenant and dedupe key), including repeats within the batch.
     pub duplicate: u64,
 }
@@ -62,6 +70,7 @@ pub struct InsertReport {
 impl InsertReport {
     pub fn add(&mut self, other: InsertReport) {
         self.new += other.new;
+        self.joined += other.joined;
         self.duplicate += other.duplicate;
     }
 }
@@ -104,8 +113,9 @@ pub trait EventStore: Send + Sync {
     /// many events existed.
     async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64>;
 
-    /// Retention: deletes every event that happened before `cutoff`, and the tags and comments of
-    /// events before `cutoff` in the same transactions; returns how many events.
+    /// Retention: deletes every event that happened before `cutoff` — an imported one (source
+    /// [`IMPORT_SOURCE`]) only once it was also stored before `cutoff` — with its tags, comments
+    /// and sightings, in the same transactions; returns how many events.
     async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
 
     async fn count_events(&self) -> StoreResult<u64>;

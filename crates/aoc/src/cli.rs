@@ -416,6 +416,10 @@ pub struct ImportArgs {
     /// Print the report as one JSON object on standard output
     #[arg(long)]
     pub json: bool,
+
+    /// Days imported events are kept, counted from the import (the server's retention setting)
+    #[arg(long, env = "RETENTION_DAYS", default_value = "90")]
+    pub retention_days: String,
 }
 
 #[derive(Args)]

@@ -52,7 +52,7 @@ pub async fn write_in_chunks(
 }
 
 /// Rebuilds the event of a row selected with [`SELECT_COLUMNS`].
-fn decode_row(mut row: Row, with_raw: bool) -> StoreResult<Event> {
+pub(super) fn decode_row(mut row: Row, with_raw: bool) -> StoreResult<Event> {
     let stored = StoredRow {
         seq: row.integer("seq")?,
         id: EventId::from_uuid(row.uuid("id")?),
@@ -81,10 +81,12 @@ pub async fn query_page<E: SqlEngine + ?Sized>(
     let rows = engine
         .read(Statement::raw(filter.select_sql(), filter.binds))
         .await?;
-    let items = rows
+    let mut items = rows
         .into_iter()
         .map(|row| decode_row(row, !query.without_raw))
         .collect::<StoreResult<Vec<_>>>()?;
+    // Lists name the other paths; their raw records only come with the event's own.
+    super::attach_sightings(engine, &mut items, !query.without_raw).await?;
     Ok(into_page(items, query))
 }
 
@@ -223,7 +225,13 @@ impl<E: SqlEngine> EventStore for E {
         )
         .bind(id);
         let row = self.read(select).await?.into_iter().next();
-        row.map(|row| decode_row(row, true)).transpose()
+        let Some(event) = row.map(|row| decode_row(row, true)).transpose()? else {
+            return Ok(None);
+        };
+        let mut events = [event];
+        super::attach_sightings(self, &mut events, true).await?;
+        let [event] = events;
+        Ok(Some(event))
     }
 
     async fn events_after(&self, after: Option<Seq>, limit: u32) -> StoreResult<Vec<Event>> {
@@ -234,7 +242,12 @@ impl<E: SqlEngine> EventStore for E {
         .bind(after.map_or(0, |s| s.0))
         .bind(i64::from(limit));
         let rows = self.read(select).await?;
-        rows.into_iter().map(|row| decode_row(row, true)).collect()
+        let mut events = rows
+            .into_iter()
+            .map(|row| decode_row(row, true))
+            .collect::<StoreResult<Vec<_>>>()?;
+        super::attach_sightings(self, &mut events, true).await?;
+        Ok(events)
     }
 
     async fn delete_events(&self, ids: &[EventId]) -> StoreResult<u64> {

@@ -80,7 +80,8 @@ fn coverage_upsert(
 }
 
 /// The end of [`SqlEngine::store_events`], once the engine has written `events` in `tx` (`new`:
-/// the ids of those stored for the first time, at `now`): records the fetch state of `commit`, if
+/// the ids of those stored for the first time, at `now`; `joined`: how many joined a stored
+/// event as another path's sighting, see [`super::join_activities`]): records the fetch state of `commit`, if
 /// any, in the same transaction, commits, and reports.
 pub async fn finish_store(
     mut tx: Box<dyn SqlTransaction>,
@@ -88,6 +89,7 @@ pub async fn finish_store(
     events: &[Event],
     commit: Option<&FetchCommit<'_>>,
     new: &[EventId],
+    joined: u64,
     now: DateTime<Utc>,
 ) -> StoreResult<InsertReport> {
     if let Some(commit) = commit {
@@ -97,7 +99,8 @@ pub async fn finish_store(
     let new = new.len() as u64;
     Ok(InsertReport {
         new,
-        duplicate: events.len() as u64 - new,
+        joined,
+        duplicate: (events.len() as u64).saturating_sub(new + joined),
     })
 }
 

@@ -17,6 +17,7 @@
 //! (upsert of a maximum, code-point ordering, a lock taken with a row), the dialect supplies the
 //! fragment or the statement is chosen by `match`, beside its twin.
 
+mod activity;
 mod annotations;
 mod audit_trail;
 mod events;
@@ -33,6 +34,9 @@ use aoc_model::{Event, EventId, EventQuery};
 use crate::filter::{Bind, FilterDialect};
 use crate::{DerivedColumns, FetchCommit, InsertReport, JobQueue, Store, StoreError, StoreResult};
 
+pub use activity::{
+    Joined, PENDING_KEY, attach_sightings, join_activities, merge_stored_activities,
+};
 pub use events::{ChunkWriter, fill_derived_columns, query_page, write_in_chunks};
 pub use fetch_state::finish_store;
 pub use row::{Row, Value};
@@ -191,8 +195,10 @@ impl<E: SqlEngine + JobQueue> Store for E {
 
     async fn migrate(&self) -> StoreResult<()> {
         self.apply_migrations().await?;
-        // Rows stored before the filter columns existed get them.
-        fill_derived_columns(self).await
+        // Rows stored before the filter columns existed get them, and before activities were
+        // joined across collection paths, their key (and the joining).
+        fill_derived_columns(self).await?;
+        merge_stored_activities(self).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

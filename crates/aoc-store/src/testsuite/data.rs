@@ -81,6 +81,27 @@ fn set(raw: &mut Value, path: &[&str], value: Value) {
     }
 }
 
+/// The collector that fetches a record of this shape, as events collected (not imported) name
+/// it: retention counts their age from when they happened.
+fn collector_source(raw: &Value) -> String {
+    let kind = aoc_normalize::detect_kind(raw);
+    match kind {
+        aoc_normalize::RecordKind::UnifiedAudit => {
+            let workload = raw
+                .get("Workload")
+                .and_then(Value::as_str)
+                .unwrap_or("General");
+            format!("o365.Audit.{workload}")
+        }
+        _ => aoc_normalize::dedupe_key(kind, raw)
+            .as_str()
+            .split(':')
+            .next()
+            .unwrap_or("unknown")
+            .to_owned(),
+    }
+}
+
 /// `n` distinct events cycling through the fixtures' shapes, with varied ids, times (a few
 /// sharing one timestamp, to exercise the keyset's tie-break), users, addresses and tenants.
 pub fn varied_events(n: usize) -> Vec<Event> {
@@ -102,7 +123,10 @@ pub fn varied_events(n: usize) -> Vec<Event> {
                 Value::String(time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
             let ual_time = Value::String(time.format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
             set(&mut raw, &["id"], Value::String(id.clone()));
-            set(&mut raw, &["Id"], Value::String(id));
+            set(&mut raw, &["Id"], Value::String(id.clone()));
+            // Each a distinct request, so no two are one activity seen via two paths.
+            set(&mut raw, &["correlationId"], Value::String(id.clone()));
+            set(&mut raw, &["InterSystemsId"], Value::String(id));
             set(&mut raw, &["activityDateTime"], graph_time.clone());
             set(&mut raw, &["createdDateTime"], graph_time);
             set(&mut raw, &["CreationTime"], ual_time);
@@ -135,11 +159,12 @@ pub fn varied_events(n: usize) -> Vec<Event> {
                 Value::String(["US", "fr", "DE"][i % 3].into()),
             );
             let tenant = TenantId::new(TENANTS[i % 7 % 2]);
+            let source = collector_source(&raw);
             normalize(
                 raw,
                 &Context {
                     tenant: Some(tenant),
-                    source: "import".into(),
+                    source,
                 },
             )
             .ok()

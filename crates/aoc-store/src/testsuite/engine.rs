@@ -37,7 +37,8 @@ macro_rules! engine_behaviour_suite {
             a_first_sighting_race_between_processes_has_one_winner,
             migrate_fills_in_filter_columns_of_older_rows,
             the_audit_trail_refuses_updates,
-            events_filter_by_tag_through_event_tags
+            events_filter_by_tag_through_event_tags,
+            migrate_joins_twins_stored_before
         );
     };
     (@tests $make:path; $($name:ident),* $(,)?) => {
@@ -50,6 +51,8 @@ macro_rules! engine_behaviour_suite {
         )*
     };
 }
+
+pub use super::activities::migrate_joins_twins_stored_before;
 
 async fn open_migrated<D: TestDatabase>(database: &D) -> D::Store {
     let store = database.open().await;

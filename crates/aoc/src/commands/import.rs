@@ -63,8 +63,10 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<()> {
         Some("") => return Err(ConfigError::option("tenant", "must not be empty").into()),
         other => other.map(TenantId::new),
     };
+    let retention_days = crate::config::retention_days(&args.retention_days)?;
     let url = DatabaseUrl::parse(&global.database_url)?;
     let store = storage::open(&url).await?;
+    let kept_until = chrono::Utc::now() + chrono::Duration::days(i64::from(retention_days));
     let context = Context {
         tenant,
         source: "import".into(),
@@ -77,13 +79,30 @@ pub async fn run(global: &GlobalArgs, args: ImportArgs) -> anyhow::Result<()> {
         }
         reports.push(report);
     }
-    let (new, duplicate, unreadable) = reports.iter().fold((0, 0, 0), |(n, d, u), r| {
-        (n + r.stored.new, d + r.stored.duplicate, u + r.unreadable)
-    });
+    let mut total = aoc_store::InsertReport::default();
+    let mut unreadable = 0;
+    for report in &reports {
+        total.add(report.stored);
+        unreadable += report.unreadable;
+    }
     if args.json {
-        println!("{}", json_report(&reports, new, duplicate, unreadable));
-    } else if reports.len() > 1 {
-        println!("total: {new} new, {duplicate} duplicate, {unreadable} unreadable");
+        let mut report = json_report(&reports, total, unreadable);
+        report["kept_until"] = json!(kept_until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        report["retention_days"] = json!(retention_days);
+        println!("{report}");
+    } else {
+        if reports.len() > 1 {
+            println!(
+                "total: {} new, {} seen via another path, {} duplicate, {unreadable} unreadable",
+                total.new, total.joined, total.duplicate
+            );
+        }
+        // Imported evidence is kept from its import, however old the records are.
+        println!(
+            "Imported events are kept for {retention_days} days from today (RETENTION_DAYS), \
+             until {}, whatever their own dates.",
+            kept_until.format("%Y-%m-%d")
+        );
     }
     let failed: Vec<&FileReport> = reports.iter().filter(|r| r.error.is_some()).collect();
     if !failed.is_empty() {
@@ -225,10 +244,11 @@ fn format_name(format: Option<FileFormat>) -> &'static str {
 
 fn print_file(report: &FileReport) {
     println!(
-        "{} ({}): {} new, {} duplicate, {} unreadable",
+        "{} ({}): {} new, {} seen via another path, {} duplicate, {} unreadable",
         report.path.display(),
         format_name(report.format),
         report.stored.new,
+        report.stored.joined,
         report.stored.duplicate,
         report.unreadable
     );
@@ -254,7 +274,7 @@ fn position_json(position: Position) -> (&'static str, u64) {
     }
 }
 
-fn json_report(reports: &[FileReport], new: u64, duplicate: u64, unreadable: u64) -> Value {
+fn json_report(reports: &[FileReport], total: InsertReport, unreadable: u64) -> Value {
     let files: Vec<Value> = reports
         .iter()
         .map(|r| {
@@ -262,6 +282,7 @@ fn json_report(reports: &[FileReport], new: u64, duplicate: u64, unreadable: u64
                 "path": r.path.display().to_string(),
                 "format": format_name(r.format),
                 "new": r.stored.new,
+                "joined": r.stored.joined,
                 "duplicate": r.stored.duplicate,
                 "unreadable": r.unreadable,
                 "error": r.error,
@@ -278,8 +299,9 @@ fn json_report(reports: &[FileReport], new: u64, duplicate: u64, unreadable: u64
         })
         .collect();
     json!({
-        "new": new,
-        "duplicate": duplicate,
+        "new": total.new,
+        "joined": total.joined,
+        "duplicate": total.duplicate,
         "unreadable": unreadable,
         "unreadable_records": records,
         "files": files,

@@ -200,19 +200,7 @@ impl ServeSettings {
         let ai = ai::AiConfig::from_args(&args.ai)?;
         let jobs = jobs::JobsConfig::from_args(&args.jobs, jobs::JobProcess::Serve)?;
         let auth = auth::AuthConfig::from_args(&args.auth, bind)?;
-        let retention_days = match args.retention_days.trim().parse::<u32>() {
-            Ok(days) if (1..=36_500).contains(&days) => days,
-            _ => {
-                return Err(ConfigError::new(
-                    "RETENTION_DAYS",
-                    "retention-days",
-                    format!(
-                        "invalid value {:?}: expected a whole number of days from 1 to 36500",
-                        args.retention_days
-                    ),
-                ));
-            }
-        };
+        let retention_days = retention_days(&args.retention_days)?;
         let cors_origins = parse_origins(&args.cors_origins)?;
         let fetch_interval = match args.fetch_interval_seconds.trim().parse::<u64>() {
             Ok(seconds) if (10..=86_400).contains(&seconds) => {
@@ -359,6 +347,21 @@ fn parse_origins(value: &str) -> Result<Vec<String>, ConfigError> {
         ));
     }
     Ok(origins)
+}
+
+/// `RETENTION_DAYS` / `--retention-days`: a whole number of days from 1 to 36500.
+///
+/// # Errors
+/// Anything else, naming the setting.
+pub fn retention_days(value: &str) -> Result<u32, ConfigError> {
+    match value.trim().parse::<u32>() {
+        Ok(days) if (1..=36_500).contains(&days) => Ok(days),
+        _ => Err(ConfigError::new(
+            "RETENTION_DAYS",
+            "retention-days",
+            format!("invalid value {value:?}: expected a whole number of days from 1 to 36500"),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{ENGINES, TestDb};
+use crate::support::{ENGINES, TestDb, stderr, stdout};
 
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -187,26 +187,53 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     assert!(status.success());
 }
 
-/// Retention runs when `serve` starts (and every hour after): events older than RETENTION_DAYS go.
+/// Retention runs when `serve` starts (and every hour after): collected events older than
+/// RETENTION_DAYS go; events imported from files stay for RETENTION_DAYS from their import,
+/// however old they are (an investigation imports last year's evidence).
 #[tokio::test]
-async fn serve_applies_the_retention() {
+async fn serve_applies_the_retention_and_keeps_imported_evidence() {
     let db = TestDb::new(crate::support::Engine::Sqlite, "retention").await;
     let store = db.store().await;
-    // The fixtures happened in March 2025; ten more events happened an hour ago.
-    store
-        .insert_events(&aoc_store::testsuite::data::fixture_events())
-        .await
-        .expect("insert");
-    let old = store.count_events().await.expect("count");
+    // Last year's Purview export, imported today: its records happened in March 2025.
+    let output = db
+        .aoc()
+        .args(["import", "--json"])
+        .arg(crate::support::fixture("purview/audit_export.csv"))
+        .env("RETENTION_DAYS", "30")
+        .output()
+        .expect("import");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("json");
+    assert_eq!(report["retention_days"], 30, "{report}");
+    assert!(report["kept_until"].is_string(), "{report}");
+    let imported =
+        aoc_store::testsuite::collect_pages(&*store, &aoc_model::EventQuery::default()).await;
+    assert!(imported.len() >= 4, "{report}");
+    assert!(
+        imported
+            .iter()
+            .all(|e| e.source == aoc_store::IMPORT_SOURCE)
+    );
+    // Collected events of the same days, and ten more collected an hour ago.
+    let mut collected = aoc_store::testsuite::data::fixture_events();
+    for event in &mut collected {
+        event.source = "o365.Audit.General".into();
+        event.tenant_id = aoc_model::TenantId::new("collected-tenant");
+        event.refresh_id();
+    }
+    store.insert_events(&collected).await.expect("insert");
+    let old = store.count_events().await.expect("count") - imported.len() as u64;
     let mut recent = aoc_store::testsuite::data::varied_events(10);
     for event in &mut recent {
         event.timestamp = chrono::Utc::now() - chrono::Duration::hours(1);
     }
     store.insert_events(&recent).await.expect("insert");
+    let expected = imported.len() + recent.len();
+
     let (mut child, _) = start_serve(&db, &[], &[("RETENTION_DAYS", "30")], Stdio::null()).await;
     let start = Instant::now();
     let mut left = store.count_events().await.expect("count");
-    while left > 10 && start.elapsed() < Duration::from_secs(30) {
+    while left > expected as u64 && start.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         left = store.count_events().await.expect("count");
     }
@@ -223,10 +250,14 @@ async fn serve_applies_the_retention() {
     let ids: Vec<_> = page.items.iter().map(|e| e.id).collect();
     assert_eq!(
         ids.len(),
-        10,
-        "the {old} old events are gone, the recent ones stay"
+        expected,
+        "the {old} old collected events are gone; the imported and recent ones stay"
     );
     assert!(recent.iter().all(|e| ids.contains(&e.id)));
+    assert!(
+        imported.iter().all(|e| ids.contains(&e.id)),
+        "every imported record stays"
+    );
 }
 
 /// The README's run command: `serve --demo` collects a live tenant from the built-in simulator.

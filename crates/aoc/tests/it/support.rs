@@ -87,7 +87,15 @@ pub fn write_ndjson(path: &Path, n: usize) {
         let mut record = records[i % records.len()].clone();
         let id = serde_json::Value::String(format!("00000000-0000-4000-8000-{i:012}"));
         if let Some(obj) = record.as_object_mut() {
-            for key in ["id", "Id"] {
+            // Each record its own activity: no two are one activity seen via two paths.
+            for key in [
+                "id",
+                "Id",
+                "correlationId",
+                "InterSystemsId",
+                "appId",
+                "ApplicationId",
+            ] {
                 if obj.contains_key(key) {
                     obj.insert(key.to_owned(), id.clone());
                 }
