@@ -17,7 +17,7 @@ use crate::sample::event_line;
 const TEMPLATE_CITES: usize = 5;
 
 /// The store's figures, as an answer reports them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figures {
     /// Matching events.

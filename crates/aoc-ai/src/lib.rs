@@ -19,5 +19,5 @@ pub mod telemetry;
 pub mod testing;
 
 pub use assistant::Assistant;
-pub use intent::{Aggregation, Intent, parse_question};
+pub use intent::{Aggregation, Intent, parse_question, parse_question_in};
 pub use llm::{ApiKey, ChatReply, ChatRequest, LlmError, LlmProvider, LlmSettings, Provider};

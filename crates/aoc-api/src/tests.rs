@@ -1,6 +1,7 @@
 //! The router driven in-process (no socket) against real stores.
 
 mod ask;
+mod ask_reading;
 mod auth;
 mod collection;
 mod dashboard;

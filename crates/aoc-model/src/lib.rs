@@ -8,6 +8,7 @@
 pub mod activity;
 pub mod aggregate;
 mod annotation;
+mod countries;
 mod event;
 mod ids;
 mod ip;
@@ -20,6 +21,7 @@ pub use annotation::{
     Author, CommentBody, CommentBodyError, CommentId, DEFAULT_TAGS, MAX_COMMENT_CHARS,
     MAX_TAG_CHARS, Tag, TagError,
 };
+pub use countries::country_code;
 pub use event::{Actor, ActorKind, Change, Event, EventResult, Location, Sighting, Target};
 pub use ids::{DedupeKey, EventId, Seq, TenantId};
 pub use ip::{IpRange, ip_key, parse_client_ip};

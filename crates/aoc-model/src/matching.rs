@@ -1,7 +1,9 @@
 //! How the text filters compare, forgivingly: case never matters, a value matches any part of
-//! a name (`ravi.moss` finds `ravi.moss@contoso.com`, `inboxrule` finds `New-InboxRule`), and a
+//! a name (`ravi.moss` finds `ravi.moss@contoso.com`, `inboxrule` finds `New-InboxRule`), a
 //! value in double quotes matches a whole name only (`"Set-Mailbox"` leaves out
-//! `Set-MailboxFolderPermission`), which is what a click on a listed value asks for.
+//! `Set-MailboxFolderPermission`), which is what a click on a listed value asks for, and `*`
+//! stands for any text in a whole name (`Set-*`, `*InboxRule`). Actor and target values match
+//! any of several names (UPN, display name, id), so there `*` is simply any text around a part.
 
 use crate::event::{Actor, Target};
 
@@ -16,6 +18,8 @@ pub enum TextMatch {
     Part(String),
     /// The whole name.
     Whole(String),
+    /// The whole name, `*` standing for any text (no other character is special).
+    Pattern(String),
 }
 
 impl TextMatch {
@@ -34,6 +38,11 @@ impl TextMatch {
         }
         Some(if quoted {
             Self::Whole(needle)
+        } else if needle.contains('*') {
+            if needle.chars().all(|c| c == '*') {
+                return None;
+            }
+            Self::Pattern(needle)
         } else {
             Self::Part(needle)
         })
@@ -45,6 +54,7 @@ impl TextMatch {
         match Self::parse(value)? {
             Self::Part(n) => Some(Self::Part(canonical(&n))),
             Self::Whole(n) => Some(Self::Whole(canonical(&n))),
+            Self::Pattern(n) => Some(Self::Pattern(canonical(&n))),
         }
         .filter(|m| !m.needle().is_empty())
     }
@@ -52,8 +62,31 @@ impl TextMatch {
     /// The lowercased value.
     pub fn needle(&self) -> &str {
         match self {
-            Self::Part(n) | Self::Whole(n) => n,
+            Self::Part(n) | Self::Whole(n) | Self::Pattern(n) => n,
         }
+    }
+
+    /// A [`TextMatch::Pattern`] as a SQL `LIKE` pattern with `\` as its escape: `%`, `_` and `\`
+    /// are escaped, `*` becomes `%`. Other matches as a pattern of themselves.
+    pub fn like_pattern(&self) -> String {
+        let mut out = String::new();
+        if matches!(self, Self::Part(_)) {
+            out.push('%');
+        }
+        for c in self.needle().chars() {
+            match c {
+                '%' | '_' | '\\' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                '*' if matches!(self, Self::Pattern(_)) => out.push('%'),
+                c => out.push(c),
+            }
+        }
+        if matches!(self, Self::Part(_)) {
+            out.push('%');
+        }
+        out
     }
 
     /// True when `name` matches.
@@ -62,6 +95,7 @@ impl TextMatch {
         match self {
             Self::Part(n) => name.contains(n.as_str()),
             Self::Whole(n) => name.trim() == n,
+            Self::Pattern(n) => glob(n, name.trim()),
         }
     }
 
@@ -76,8 +110,37 @@ impl TextMatch {
         match self {
             Self::Part(n) => n.clone(),
             Self::Whole(n) => format!("{KEY_SEPARATOR}{n}{KEY_SEPARATOR}"),
+            Self::Pattern(n) => longest_piece(n).to_owned(),
         }
     }
+}
+
+/// The longest run of a pattern without `*`: what an actor or target pattern looks for.
+fn longest_piece(pattern: &str) -> &str {
+    pattern
+        .split('*')
+        .max_by_key(|piece| piece.len())
+        .unwrap_or_default()
+}
+
+/// `*`-pattern match of a whole (lowercased) name.
+fn glob(pattern: &str, name: &str) -> bool {
+    let pieces: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    if pieces.len() == 1 {
+        return name == first;
+    }
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for piece in &pieces[1..pieces.len() - 1] {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 fn canonical(operation: &str) -> String {
@@ -128,6 +191,23 @@ mod tests {
         assert_eq!(TextMatch::parse("\"\""), None);
         assert_eq!(TextMatch::parse("   "), None);
         assert_eq!(TextMatch::parse("\""), Some(TextMatch::Part("\"".into())));
+    }
+
+    #[test]
+    fn stars_stand_for_any_text() {
+        let m = TextMatch::parse("Set-*").expect("value");
+        assert!(m.matches("Set-Mailbox"));
+        assert!(!m.matches("New-InboxRule"));
+        let m = TextMatch::parse("*inbox*rule").expect("value");
+        assert!(m.matches("New-InboxRule") && m.matches("Set-InboxRule"));
+        assert!(!m.matches("InboxRuleX"));
+        assert_eq!(TextMatch::parse("**"), None);
+        assert_eq!(m.like_pattern(), "%inbox%rule");
+        assert_eq!(
+            TextMatch::parse("50%_off\\").expect("v").like_pattern(),
+            "%50\\%\\_off\\\\%"
+        );
+        assert_eq!(TextMatch::parse("ra*moss").expect("v").key_needle(), "moss");
     }
 
     #[test]

@@ -207,6 +207,28 @@ pub(crate) fn sign_in(raw: &Value) -> Result<Draft, NormalizeError> {
     for name in SIGN_IN_DETAILS {
         draft.detail(name, field(raw, name));
     }
+    // The Conditional Access policies that applied, each with its result, in one line.
+    let policies: Vec<String> = field(raw, "appliedConditionalAccessPolicies")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|p| {
+                    let name = str_at(p, "displayName")?;
+                    Some(match str_at(p, "result") {
+                        Some(result) => format!("{name}: {result}"),
+                        None => name,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !policies.is_empty() {
+        crate::fields::insert_unique(
+            &mut draft.details,
+            "conditionalAccessPolicies",
+            policies.join("; "),
+        );
+    }
     let risks = field(raw, "riskEventTypes_v2").or_else(|| field(raw, "riskEventTypes"));
     if let Some(risks) = risks.filter(|r| r.as_array().is_some_and(|a| !a.is_empty())) {
         crate::fields::insert_unique(&mut draft.details, "riskEventTypes", risks.to_string());

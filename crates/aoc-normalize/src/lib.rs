@@ -38,6 +38,7 @@
 mod fields;
 mod graph;
 mod intune;
+mod known;
 mod purview;
 mod summary;
 mod unified;
@@ -394,6 +395,27 @@ fn finish(kind: RecordKind, draft: Draft, key: DedupeKey, raw: Value, ctx: &Cont
         raw,
         also_seen_via: Vec::new(),
     };
+    explain_codes(&mut event.details);
     event.summary = summary::summarize(kind, &event);
     event
+}
+
+/// Names what the record gives only as numbers or ids: the sign-in error code's meaning, and a
+/// Microsoft application's name where the record has only its id.
+fn explain_codes(details: &mut BTreeMap<String, String>) {
+    if let Some(meaning) = details
+        .get("errorCode")
+        .and_then(|c| known::error_meaning(c))
+    {
+        details.insert("errorMeaning".into(), meaning.into());
+    }
+    if details.contains_key("appDisplayName") || details.contains_key("applicationName") {
+        return;
+    }
+    let name = ["ApplicationId", "AppId", "ClientAppId", "appId"]
+        .iter()
+        .find_map(|key| details.get(*key).and_then(|id| known::application_name(id)));
+    if let Some(name) = name {
+        details.insert("applicationName".into(), name.into());
+    }
 }

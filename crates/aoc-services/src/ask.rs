@@ -64,6 +64,43 @@ pub struct AskAnswer {
     /// What did not go to plan: a model that failed and was fallen back from, cited ids that
     /// were dropped, a count over part of the events.
     pub notes: Vec<String>,
+    /// What the question was read as, in plain words ("who: accounts matching “ravi.moss”",
+    /// "time: from 2026-11-26T00:00:00Z", "show: how many").
+    #[serde(default)]
+    pub understood: Vec<String>,
+    /// Words of the question nothing read: the answer does not take them into account.
+    #[serde(default)]
+    pub ignored: Vec<String>,
+    /// The question was declined: it is not about the tenant's audit events.
+    #[serde(default)]
+    pub declined: bool,
+}
+
+/// Where the asker is: "today" and "yesterday" are their days.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AskerClock {
+    /// Minutes east of UTC (`60` for UTC+01:00), as the dashboard's browser reports it.
+    pub utc_offset_minutes: i32,
+}
+
+impl AskerClock {
+    /// The largest offset of a time zone, in minutes (UTC+14:00).
+    pub const MAX_OFFSET: i32 = 14 * 60;
+
+    /// # Errors
+    /// An offset no time zone has, named `utc_offset_minutes`.
+    pub fn new(utc_offset_minutes: Option<i32>) -> ServiceResult<Self> {
+        match utc_offset_minutes {
+            None => Ok(Self::default()),
+            Some(m) if (-Self::MAX_OFFSET..=Self::MAX_OFFSET).contains(&m) => Ok(Self {
+                utc_offset_minutes: m,
+            }),
+            Some(_) => Err(ServiceError::invalid(
+                "utc_offset_minutes",
+                "expected minutes east of UTC, from -840 to 840",
+            )),
+        }
+    }
 }
 
 /// What an `ask` job carries.
@@ -71,6 +108,8 @@ pub struct AskAnswer {
 pub struct AskJob {
     pub question: String,
     pub asker: Asker,
+    #[serde(default)]
+    pub clock: AskerClock,
 }
 
 /// A question taken as a background job.
@@ -105,11 +144,16 @@ impl Services {
     /// # Errors
     /// A caller without the Analyst role; the AI features off; a question that is not one;
     /// the store's errors.
-    pub async fn ask(&self, caller: &Caller, question: &str) -> ServiceResult<AskAnswer> {
+    pub async fn ask(
+        &self,
+        caller: &Caller,
+        question: &str,
+        clock: AskerClock,
+    ) -> ServiceResult<AskAnswer> {
         caller.require(Role::Analyst)?;
         let ai = self.assistant()?;
         let question = valid_question(question)?;
-        answer(self.store.as_ref(), ai, &Asker::of(caller), question).await
+        answer(self.store.as_ref(), ai, &Asker::of(caller), question, clock).await
     }
 
     /// Queues `question` as a job a worker answers; its owner (or an Admin) reads it with
@@ -121,6 +165,7 @@ impl Services {
         &self,
         caller: &Caller,
         question: &str,
+        clock: AskerClock,
     ) -> ServiceResult<QueuedQuestion> {
         caller.require(Role::Analyst)?;
         self.assistant()?;
@@ -131,8 +176,12 @@ impl Services {
             id: JobId::new(),
             kind: ASK_JOB.to_owned(),
             owner: asker.caller.clone(),
-            payload: serde_json::to_value(AskJob { question, asker })
-                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            payload: serde_json::to_value(AskJob {
+                question,
+                asker,
+                clock,
+            })
+            .map_err(|e| ServiceError::Internal(e.to_string()))?,
             max_attempts: self.settings.job_max_attempts,
             keep: self.settings.job_keep,
         };
@@ -155,7 +204,32 @@ impl Services {
                 "the AI features are off on the worker that took this job (AI_FEATURES_ENABLED)",
             ));
         };
-        answer(self.store.as_ref(), ai, &job.asker, job.question).await
+        answer(self.store.as_ref(), ai, &job.asker, job.question, job.clock).await
+    }
+}
+
+/// The answer to a question that is not about the tenant's audit events.
+fn declined(question: String) -> AskAnswer {
+    AskAnswer {
+        question,
+        answer: "AOC answers questions about this tenant's audit events — who did what, when, \
+                 from where — and this question names none of them. Ask, for example, \
+                 \u{201c}Who changed admin roles this week?\u{201d} or \u{201c}How many failed \
+                 sign-ins from France yesterday?\u{201d}"
+            .into(),
+        read_by: "parser".into(),
+        written_by: "summary".into(),
+        query: BTreeMap::new(),
+        aggregation: Aggregation::List,
+        after_hours: false,
+        figures: Figures::default(),
+        cited: Vec::new(),
+        sample_size: 0,
+        cached: false,
+        notes: Vec::new(),
+        understood: Vec::new(),
+        ignored: Vec::new(),
+        declined: true,
     }
 }
 
@@ -165,9 +239,12 @@ async fn answer(
     ai: &Assistant,
     asker: &Asker,
     question: String,
+    clock: AskerClock,
 ) -> ServiceResult<AskAnswer> {
-    // Looked up before the question is read, so a repeated question costs no model call.
-    let key = cache_key("ask", question.clone(), asker, ai);
+    // Looked up before the question is read, so a repeated question costs no model call. The
+    // asker's clock is part of the key: "yesterday" differs by time zone.
+    let keyed = format!("{}\u{1f}{question}", clock.utc_offset_minutes);
+    let key = cache_key("ask", keyed, asker, ai);
     if let Some(hit) = ai.cache.get(&key).await
         && let Ok(mut answer) = serde_json::from_str::<AskAnswer>(&hit)
     {
@@ -175,8 +252,11 @@ async fn answer(
         return Ok(answer);
     }
     let mut notes = Vec::new();
-    let (intent, read_by, query) =
-        reading::read_question(ai, &asker.caller, &question, &mut notes).await?;
+    let Some((intent, read_by, query)) =
+        reading::read_question(ai, &asker.caller, &question, clock, &mut notes).await?
+    else {
+        return Ok(declined(question));
+    };
 
     let aggregates = store
         .aggregate_events(
@@ -237,6 +317,9 @@ async fn answer(
         sample_size: sample.len(),
         cached: false,
         notes,
+        understood: intent.understood(),
+        ignored: intent.ignored.clone(),
+        declined: false,
     };
     if let Ok(json) = serde_json::to_string(&answer) {
         ai.cache.put(&key, &json, ai.ask_ttl).await;

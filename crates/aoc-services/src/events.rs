@@ -54,7 +54,8 @@ pub struct TagSummary {
 }
 
 impl Services {
-    /// One page of the events that match `query`.
+    /// One page of the events that match `query`, without their raw records (`raw` is `null`):
+    /// those are most of a page's bytes, and [`Services::get_event`] carries them.
     ///
     /// # Errors
     /// A caller without the Reader role; the store's errors.
@@ -64,7 +65,11 @@ impl Services {
         query: &EventQuery,
     ) -> ServiceResult<EventPage> {
         caller.require(Role::Reader)?;
-        Ok(self.store.query_events(query).await?)
+        let query = EventQuery {
+            without_raw: true,
+            ..query.clone()
+        };
+        Ok(self.store.query_events(&query).await?)
     }
 
     /// Figures over the events that match `query`.

@@ -7,7 +7,7 @@ use aoc_model::aggregate::MAX_TOP;
 use aoc_model::search::SearchText;
 use aoc_model::{
     AggregateSpec, Cursor, EventQuery, EventResult, IpRange, Order, QueryError, Tag, TenantId,
-    parse_client_ip,
+    TextMatch, parse_client_ip,
 };
 
 use crate::error::ServiceError;
@@ -113,21 +113,20 @@ pub fn aggregate_spec(p: &Params) -> Result<AggregateSpec, ServiceError> {
     })
 }
 
-/// `operation`: a name, or `Set-*` for every operation that starts with `Set-`.
-fn operation(p: &Params) -> Result<(Option<String>, Option<String>), ServiceError> {
-    Ok(match p.text("operation")? {
-        Some(op) => match op.strip_suffix('*') {
-            Some("") => {
-                return Err(ServiceError::invalid(
-                    "operation",
-                    "a prefix needs at least one character before *",
-                ));
-            }
-            Some(prefix) => (None, Some(prefix.to_owned())),
-            None => (Some(op), None),
-        },
-        None => (None, None),
-    })
+/// A name filter (`service`, `operation`, `actor`, `target`, `source`): part of a name in any
+/// case, a whole name in double quotes, or a pattern with `*` (see [`aoc_model::TextMatch`]).
+///
+/// # Errors
+/// A value that matches nothing in particular (`*`, `""`), named.
+fn name_filter(p: &Params, name: &'static str) -> Result<Option<String>, ServiceError> {
+    match p.text(name)? {
+        Some(value) if TextMatch::parse(&value).is_none() => Err(ServiceError::invalid(
+            name,
+            "expected a name, part of one, \"a whole name\" or a pattern such as Set-*; \
+             this value names nothing",
+        )),
+        other => Ok(other),
+    }
 }
 
 /// `ip`: an address, or a CIDR block.
@@ -157,21 +156,22 @@ fn address(p: &Params) -> Result<(Option<std::net::IpAddr>, Option<IpRange>), Se
 /// # Errors
 /// The argument at fault.
 pub fn event_filters(p: &Params) -> Result<EventQuery, ServiceError> {
-    let (operation, operation_prefix) = operation(p)?;
     let (client_ip, ip_range) = address(p)?;
     let mut query = EventQuery {
         from: p.parsed("from", parse_time)?,
         to: p.parsed("to", parse_time)?,
         tenant: p.text("tenant")?.map(TenantId::new),
-        source: p.text("source")?,
-        service: p.text("service")?,
-        operation,
-        operation_prefix,
-        actor: p.text("actor")?,
-        target: p.text("target")?,
+        source: name_filter(p, "source")?,
+        service: name_filter(p, "service")?,
+        operation: name_filter(p, "operation")?,
+        actor: name_filter(p, "actor")?,
+        target: name_filter(p, "target")?,
         client_ip,
         ip_range,
-        country: p.text("country")?,
+        // A country's name finds its code, as records carry it.
+        country: p
+            .text("country")?
+            .map(|c| aoc_model::country_code(&c).map_or(c, str::to_owned)),
         tag: p.parsed("tag", |v| {
             Tag::parse(v)
                 .map(|t| t.as_str().to_owned())

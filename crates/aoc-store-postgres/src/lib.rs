@@ -23,7 +23,7 @@ use aoc_model::search::SearchText;
 use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::sql::{
     ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, join_activities,
-    write_in_chunks,
+    record_actor_names, write_in_chunks,
 };
 use aoc_store::{
     DerivedColumns, EventColumns, FetchCommit, FilterDialect, IMPORT_SOURCE, InsertReport,
@@ -129,6 +129,7 @@ impl PostgresStore {
         } else {
             lock_inserts(&mut tx.0).await?;
             let joined = join_activities(&mut tx, Dialect::Postgres, events, now).await?;
+            record_actor_names(&mut tx, Dialect::Postgres, events).await?;
             (
                 write_events(&mut tx.0, &joined.events, now).await?,
                 joined.joined,

@@ -41,3 +41,12 @@ UPDATE events SET operation = substr(operation, 1, length(operation) - 1)
 -- stored before get it, with the other filter columns, from the engine right after this runs.
 ALTER TABLE events ADD COLUMN actor_keys TEXT;
 UPDATE events SET target_keys = NULL;
+
+-- People by name (aoc_store::sql::people): the actor filter finds all of a person's events by a
+-- display name that only some of their records carry (sign-ins name the person; Exchange and
+-- SharePoint records give only the UPN). Both lowercased.
+CREATE TABLE actor_names (
+    upn  TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (upn, name)
+) WITHOUT ROWID;

@@ -22,7 +22,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::sql::{
     ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, join_activities,
-    micros, write_in_chunks,
+    micros, record_actor_names, write_in_chunks,
 };
 use aoc_store::{
     DerivedColumns, EventColumns, FetchCommit, FilterDialect, IMPORT_SOURCE, InsertReport,
@@ -221,6 +221,7 @@ impl SqlEngine for SqliteStore {
         let mut tx = Tx(self.writer.begin().await.map_err(map_err)?);
         // One writer connection: the join sees every earlier write.
         let joined = join_activities(&mut tx, Dialect::Sqlite, events, now).await?;
+        record_actor_names(&mut tx, Dialect::Sqlite, events).await?;
         let mut writer = EventWriter {
             tx: &mut tx.0,
             ingested_at: micros(now),

@@ -142,6 +142,8 @@ pub struct DerivedColumns {
     pub country: Option<String>,
     pub target_keys: String,
     pub actor_keys: String,
+    /// The actor's (UPN, display name), for the people table (see `sql::people`).
+    pub actor_name: Option<(String, String)>,
 }
 
 impl DerivedColumns {
@@ -156,6 +158,7 @@ impl DerivedColumns {
             country: country_of(&extra.location),
             target_keys: clean_text(&aoc_model::target_keys(&extra.targets)).into_owned(),
             actor_keys: clean_text(&aoc_model::actor_keys(&extra.actor)).into_owned(),
+            actor_name: crate::sql::actor_name(&extra.actor),
         })
     }
 }

@@ -149,12 +149,22 @@ impl<D: FilterDialect + ?Sized> Builder<'_, D> {
         self.bind(Bind::Text(crate::codec::clean_text(value).into_owned()))
     }
 
-    /// `column`, lowercased, against the [`TextMatch`] bound at `ph`. Lowercasing in SQL folds
-    /// ASCII letters alike on both engines: service, operation and source names are ASCII.
+    /// Binds what `value` compares with: its text, or its `LIKE` pattern.
+    fn bind_match(&mut self, value: &TextMatch) -> String {
+        match value {
+            TextMatch::Pattern(_) => self.text(&value.like_pattern()),
+            _ => self.text(value.needle()),
+        }
+    }
+
+    /// `column`, lowercased, against the [`TextMatch`] bound at `ph` (by [`Self::bind_match`]).
+    /// Lowercasing in SQL folds ASCII letters alike on both engines: service, operation and
+    /// source names are ASCII.
     fn name_match(&self, column: &str, value: &TextMatch, ph: &str) -> String {
         match value {
             TextMatch::Part(_) => self.dialect.contains(&format!("lower({column})"), ph),
             TextMatch::Whole(_) => format!("lower({column}) = {ph}"),
+            TextMatch::Pattern(_) => format!("lower({column}) LIKE {ph} ESCAPE '\\'"),
         }
     }
 
@@ -183,7 +193,7 @@ pub fn event_filter<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) 
     b.equals("tenant_id", query.tenant.as_ref().map(|t| t.as_str()));
     if let Some(source) = query.source.as_deref().and_then(TextMatch::parse) {
         // An event seen via the source matches too (see `aoc_model::activity`).
-        let ph = b.text(source.needle());
+        let ph = b.bind_match(&source);
         let own = b.name_match("source", &source, &ph);
         let seen = b.name_match("s.source", &source, &ph);
         b.clauses.push(format!(
@@ -191,12 +201,12 @@ pub fn event_filter<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) 
         ));
     }
     if let Some(service) = query.service.as_deref().and_then(TextMatch::parse) {
-        let ph = b.text(service.needle());
+        let ph = b.bind_match(&service);
         let condition = b.name_match("service", &service, &ph);
         b.clauses.push(condition);
     }
     if let Some(operation) = query.operation.as_deref().and_then(TextMatch::operation) {
-        let ph = b.text(operation.needle());
+        let ph = b.bind_match(&operation);
         let condition = b.name_match("operation", &operation, &ph);
         b.clauses.push(condition);
     }
@@ -209,8 +219,23 @@ pub fn event_filter<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) 
             .push(format!("substr(operation, 1, length({ph})) = {ph}"));
     }
     if let Some(actor) = query.actor.as_deref().and_then(TextMatch::parse) {
-        let ph = b.text(&actor.key_needle());
-        b.clauses.push(dialect.contains("actor_keys", &ph));
+        // The person's own keys, or a UPN whose records elsewhere carry the name asked for
+        // (a sign-in names "Ravi Moss"; his Exchange records give only the UPN).
+        let keys = b.text(&actor.key_needle());
+        let own = dialect.contains("actor_keys", &keys);
+        let named = match &actor {
+            TextMatch::Whole(name) => {
+                let ph = b.text(name);
+                format!("n.name = {ph}")
+            }
+            other => {
+                let ph = b.text(&other.key_needle());
+                dialect.contains("n.name", &ph)
+            }
+        };
+        b.clauses.push(format!(
+            "({own} OR actor_upn IN (SELECT n.upn FROM actor_names n WHERE {named}))"
+        ));
     }
     if let Some(ip) = query.client_ip {
         let ph = b.bind(Bind::Bytes(aoc_model::ip_key(ip).to_vec()));
@@ -442,7 +467,8 @@ pub(crate) mod tests {
         let sql = event_filter(&query, &Numbered);
         assert_eq!(
             sql.where_sql,
-            "strpos(lower(operation), $1) > 0 AND strpos(actor_keys, $2) > 0 AND search @@ $3"
+            "strpos(lower(operation), $1) > 0 AND (strpos(actor_keys, $2) > 0 OR actor_upn IN \
+             (SELECT n.upn FROM actor_names n WHERE strpos(n.name, $3) > 0)) AND search @@ $4"
         );
         assert_eq!(sql.binds[0], Bind::Text("'; drop table events; --".into()));
         assert_eq!(sql.binds[1], Bind::Text("admin.kim@contoso.com".into()));

@@ -220,6 +220,7 @@ pub fn intent_from_reply(reply: &str) -> Result<Intent, IntentError> {
         filters,
         aggregation,
         after_hours,
+        ..Intent::default()
     })
 }
 

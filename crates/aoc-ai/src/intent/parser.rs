@@ -54,9 +54,303 @@ const NOT_NAMES: &[&str] = &[
     "tenant",
 ];
 
-/// Turns `question` into an [`Intent`], reading relative times against `now`.
+/// Words that make a question one about audit events even when it names no filter ("what
+/// happened", "show me the activity").
+const AUDIT_WORDS: &[&str] = &[
+    "event",
+    "events",
+    "activity",
+    "activities",
+    "happened",
+    "happen",
+    "audit",
+    "audited",
+    "log",
+    "logs",
+    "changes",
+    "changed",
+    "change",
+    "done",
+    "did",
+    "actions",
+    "action",
+    "operations",
+    "operation",
+    "records",
+    "record",
+    "everything",
+    "anything",
+    "suspicious",
+    "tenant",
+    "admin",
+    "admins",
+    "users",
+    "user",
+    "accounts",
+    "account",
+];
+
+/// Every other word the parser reads or may pass over without losing meaning: question words,
+/// connectives, and the vocabulary of its rules.
+const KNOWN_WORDS: &[&str] = &[
+    // Question words and connectives.
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "how",
+    "many",
+    "much",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "do",
+    "does",
+    "did",
+    "done",
+    "have",
+    "has",
+    "had",
+    "there",
+    "any",
+    "some",
+    "all",
+    "the",
+    "a",
+    "an",
+    "of",
+    "in",
+    "on",
+    "at",
+    "to",
+    "for",
+    "from",
+    "by",
+    "with",
+    "and",
+    "or",
+    "me",
+    "my",
+    "our",
+    "us",
+    "show",
+    "list",
+    "give",
+    "tell",
+    "find",
+    "get",
+    "see",
+    "please",
+    "can",
+    "you",
+    "i",
+    "we",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "most",
+    "more",
+    "than",
+    "per",
+    "each",
+    "every",
+    "made",
+    "make",
+    "came",
+    "come",
+    "into",
+    "about",
+    "between",
+    "since",
+    "until",
+    "till",
+    "last",
+    "past",
+    "previous",
+    "today",
+    "yesterday",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "day",
+    "days",
+    "hour",
+    "hours",
+    "hr",
+    "hrs",
+    "h",
+    "d",
+    "morning",
+    "night",
+    "overnight",
+    "weekend",
+    "weekends",
+    "after",
+    "out",
+    "outside",
+    "business",
+    "working",
+    "office",
+    "over",
+    "time",
+    "trend",
+    "trends",
+    "timeline",
+    "hourly",
+    "daily",
+    "number",
+    "count",
+    "top",
+    "common",
+    "kind",
+    "kinds",
+    "ip",
+    "ips",
+    "address",
+    "addresses",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "ten",
+    "twelve",
+    "fourteen",
+    "thirty",
+    "new",
+    "created",
+    "create",
+    "creating",
+    "someone",
+    "anyone",
+    "did",
+    "happen",
+    "happened",
+    "go",
+    "went",
+    "got",
+    "sign",
+    "signs",
+    "signin",
+    "signins",
+    "signed",
+    "login",
+    "logins",
+    "logon",
+    "logons",
+    "logged",
+    "ins",
+    // Topics.
+    "failed",
+    "failure",
+    "failures",
+    "unsuccessful",
+    "denied",
+    "blocked",
+    "declined",
+    "rejected",
+    "refused",
+    "errors",
+    "failing",
+    "successful",
+    "succeeded",
+    "success",
+    "role",
+    "roles",
+    "file",
+    "files",
+    "document",
+    "documents",
+    "deleted",
+    "delete",
+    "deletes",
+    "deletion",
+    "deletions",
+    "removed",
+    "download",
+    "downloads",
+    "downloaded",
+    "downloading",
+    "forwarding",
+    "forward",
+    "forwards",
+    "forwarded",
+    "inbox",
+    "rule",
+    "rules",
+    "mail",
+    "consent",
+    "consents",
+    "consented",
+    "granted",
+    "grant",
+    "app",
+    "apps",
+    "application",
+    "password",
+    "passwords",
+    "reset",
+    "resets",
+    "anonymous",
+    "link",
+    "links",
+    "shared",
+    "sharing",
+    "mfa",
+    "2fa",
+    "multifactor",
+    "multi",
+    "factor",
+    "strong",
+    "authentication",
+    "exchange",
+    "mailbox",
+    "mailboxes",
+    "outlook",
+    "sharepoint",
+    "onedrive",
+    "teams",
+    "intune",
+    "device",
+    "devices",
+    "entra",
+    "aad",
+    "azure",
+    "ad",
+    "active",
+    "directory",
+    "service",
+    "services",
+    "country",
+    "countries",
+    "external",
+    "guest",
+    "guests",
+    "privileged",
+];
+
+/// Turns `question` into an [`Intent`], reading relative times against `now`, in UTC.
 pub fn parse_question(question: &str, now: DateTime<Utc>) -> Intent {
+    parse_question_in(question, now, 0)
+}
+
+/// Turns `question` into an [`Intent`], reading "today", "yesterday" and dates in the asker's
+/// time zone, `utc_offset_minutes` east of UTC.
+pub fn parse_question_in(question: &str, now: DateTime<Utc>, utc_offset_minutes: i32) -> Intent {
     let words = Words::new(question);
+    let offset = Duration::minutes(i64::from(utc_offset_minutes.clamp(-14 * 60, 14 * 60)));
     let mut filters = BTreeMap::new();
     // The first rule to set a filter wins: rules run from the most specific.
     let mut set = |name: &str, value: String| {
@@ -72,11 +366,14 @@ pub fn parse_question(question: &str, now: DateTime<Utc>) -> Intent {
             set("ip", ip);
         }
     }
-    if let Some(name) = words.named_actor() {
+    if let Some(name) = words.named_person().or_else(|| words.named_actor()) {
         set("actor", name);
     }
+    if let Some(code) = words.country() {
+        set("country", code.to_owned());
+    }
 
-    match time_range(&words, now) {
+    match time_range(&words, now, offset) {
         Some(TimeRange::Hours(hours)) => set("hours", hours.to_string()),
         Some(TimeRange::Between(from, to)) => {
             set("from", rfc3339(from));
@@ -105,6 +402,15 @@ pub fn parse_question(question: &str, now: DateTime<Utc>) -> Intent {
         || words.phrase("logged in")
         || words.phrase("logged on");
     let mut result_said = false;
+    let mfa = words.any(&["mfa", "2fa", "multifactor"])
+        || words.phrase("multi factor")
+        || words.phrase("strong authentication");
+    if mfa && (failed || words.any(&["declined", "rejected", "refused"])) {
+        // Error 500121: the strong authentication (MFA) request failed or was denied.
+        set("operation", "UserLoginFailed".into());
+        text.push("500121".into());
+        result_said = true;
+    }
     if sign_ins {
         if failed {
             set("operation", "UserLoginFailed".into());
@@ -192,10 +498,18 @@ pub fn parse_question(question: &str, now: DateTime<Utc>) -> Intent {
         set("q", text.join(" "));
     }
     let aggregation = aggregation(&words, filters.contains_key("ip"));
+    let ignored = words.ignored(&filters);
+    // Nothing searchable and no word about audit events: not a question AOC can answer.
+    let off_topic = filters.is_empty()
+        && aggregation == Aggregation::List
+        && !after_hours
+        && !words.any(AUDIT_WORDS);
     Intent {
         filters,
         aggregation,
         after_hours,
+        ignored,
+        off_topic,
     }
 }
 
@@ -283,6 +597,108 @@ impl Words {
         None
     }
 
+    /// A person named with capitals after "did", "by" or "user" ("What did Ravi Moss do",
+    /// "changes by Dana Park"): their name, lowercased, one to three words.
+    fn named_person(&self) -> Option<String> {
+        let capital = |w: &str| {
+            w.chars().next().is_some_and(char::is_uppercase)
+                && w.chars()
+                    .all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+                && !NOT_NAMES.contains(&w.to_lowercase().as_str())
+        };
+        for (i, w) in self.raw.iter().enumerate() {
+            let lead = w.to_lowercase();
+            if !matches!(lead.as_str(), "did" | "by" | "user") {
+                continue;
+            }
+            let names: Vec<&String> = self.raw[i + 1..]
+                .iter()
+                .take(3)
+                .take_while(|w| capital(w))
+                .collect();
+            let followed_by_do = self
+                .raw
+                .get(i + 1 + names.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case("do"));
+            // "did Ravi Moss do"; after "by"/"user", two capitalised words make a name.
+            if !names.is_empty() && (lead == "did" && followed_by_do || names.len() >= 2) {
+                let name: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+                return Some(name.join(" "));
+            }
+        }
+        None
+    }
+
+    /// A country the question names ("from France", "in the United States"): its code.
+    fn country(&self) -> Option<&'static str> {
+        (0..self.plain.len()).find_map(|i| {
+            (1..=4).rev().find_map(|n| {
+                let phrase = self.plain.get(i..i + n)?.join(" ");
+                aoc_model::country_code(&phrase)
+            })
+        })
+    }
+
+    /// The words of the question that no rule read and that say something: reported, so an
+    /// answer never pretends to have understood them.
+    fn ignored(&self, filters: &BTreeMap<String, String>) -> Vec<String> {
+        let used: Vec<String> = filters
+            .values()
+            .flat_map(|v| {
+                v.to_lowercase()
+                    .split(|c: char| !(c.is_alphanumeric() || "@.:/-".contains(c)))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let country_words: Vec<&str> = self
+            .country()
+            .map(|_| {
+                self.plain
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|w| aoc_model::country_code(w).is_some())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut out: Vec<String> = Vec::new();
+        for word in &self.plain {
+            let w = word.as_str();
+            let known = KNOWN_WORDS.contains(&w)
+                || AUDIT_WORDS.contains(&w)
+                || NOT_NAMES.contains(&w)
+                || used.iter().any(|u| u == w || u.contains(w))
+                || country_words.contains(&w)
+                || w.chars().all(|c| c.is_ascii_digit() || "-:./".contains(c))
+                || w.len() < 2;
+            if !known && !out.iter().any(|o| o == w) {
+                out.push(w.to_owned());
+            }
+        }
+        // Words of a country's name ("united", "states") are read when the country is.
+        if self.country().is_some() {
+            out.retain(|w| {
+                !matches!(
+                    w.as_str(),
+                    "united"
+                        | "states"
+                        | "kingdom"
+                        | "south"
+                        | "north"
+                        | "new"
+                        | "arab"
+                        | "emirates"
+                        | "saudi"
+                        | "czech"
+                        | "republic"
+                        | "hong"
+                        | "kong"
+                )
+            });
+        }
+        out
+    }
+
     /// A whole number word at `index`.
     fn number(&self, index: usize) -> Option<i64> {
         let word = self.at(index)?;
@@ -358,8 +774,11 @@ enum TimeRange {
 }
 
 /// The first time phrase of the question, if any.
-fn time_range(words: &Words, now: DateTime<Utc>) -> Option<TimeRange> {
-    let today = midnight(now.date_naive());
+fn time_range(words: &Words, now: DateTime<Utc>, offset: Duration) -> Option<TimeRange> {
+    // Days begin at the asker's midnight: local midnight, as a UTC time.
+    let midnight = |date: NaiveDate| midnight(date) - offset;
+    let local_now = now + offset;
+    let today = midnight(local_now.date_naive());
     let day = Duration::days(1);
     for (i, w) in words.plain.iter().enumerate() {
         let found = match w.as_str() {
@@ -391,14 +810,17 @@ fn time_range(words: &Words, now: DateTime<Utc>) -> Option<TimeRange> {
             "yesterday" => Some(TimeRange::Between(today - day, Some(today))),
             "this" => match words.at(i + 1) {
                 Some("week") => {
-                    let since_monday = i64::from(now.weekday().num_days_from_monday());
+                    let since_monday = i64::from(local_now.weekday().num_days_from_monday());
                     Some(TimeRange::Between(
                         today - Duration::days(since_monday),
                         None,
                     ))
                 }
                 Some("month") => {
-                    let first = now.date_naive().with_day(1).unwrap_or(now.date_naive());
+                    let first = local_now
+                        .date_naive()
+                        .with_day(1)
+                        .unwrap_or(local_now.date_naive());
                     Some(TimeRange::Between(midnight(first), None))
                 }
                 Some("morning") => {

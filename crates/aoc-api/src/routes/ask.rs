@@ -7,6 +7,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use aoc_services::AuditDetails;
+use aoc_services::ask::AskerClock;
 use aoc_store::JobStatus;
 
 use crate::audit::with_details;
@@ -28,6 +29,10 @@ pub struct AskRequest {
     #[serde(default, rename = "async")]
     #[schema(rename = "async", default = false)]
     pub run_async: bool,
+    /// The asker's offset from UTC in minutes (`60` for UTC+01:00), so "today" and "yesterday"
+    /// are their days; UTC when absent. The dashboard sends its browser's.
+    #[schema(minimum = -840, maximum = 840, example = 60)]
+    pub utc_offset_minutes: Option<i32>,
 }
 
 #[utoipa::path(post, path = "/ask", operation_id = "ask", tag = "Ask",
@@ -55,7 +60,10 @@ pub async fn ask(
     JsonBody(request): JsonBody<AskRequest>,
 ) -> Result<Response, ApiError> {
     if request.run_async {
-        let queued = services.ask_later(&caller, &request.question).await?;
+        let clock = AskerClock::new(request.utc_offset_minutes)?;
+        let queued = services
+            .ask_later(&caller, &request.question, clock)
+            .await?;
         let status_url = format!("/api/jobs/{}", queued.job_id);
         let details = AuditDetails::default()
             .with("question_chars", queued.question_chars)
@@ -73,7 +81,8 @@ pub async fn ask(
         );
         return Ok(with_details(answer, details));
     }
-    let answer = services.ask(&caller, &request.question).await?;
+    let clock = AskerClock::new(request.utc_offset_minutes)?;
+    let answer = services.ask(&caller, &request.question, clock).await?;
     let details = AuditDetails::default()
         .with("question_chars", answer.question.chars().count())
         .with("read_by", answer.read_by.clone())

@@ -111,7 +111,7 @@ async fn model(mode: Mode) -> (Model, LlmSettings) {
     (model, settings)
 }
 
-fn assistant(llm: Option<LlmSettings>) -> Assistant {
+pub(super) fn assistant(llm: Option<LlmSettings>) -> Assistant {
     Assistant {
         llm: llm.map(|s| aoc_ai::llm::provider(s).expect("provider")),
         cache: Arc::new(MemoryCache::default()),

@@ -62,6 +62,18 @@ export function actorFull(e) {
   return parts.filter(Boolean).join(" · ") || "—";
 }
 
+/** Every collection path that delivered the event: its own, then the others (one sign-in read
+ * from Graph and from the unified audit log is one event seen via both). */
+export function seenVia(e) {
+  return [e.source, ...(e.also_seen_via || []).map((s) => s.source)].filter(Boolean);
+}
+
+/** The source column: the first path, and how many more. */
+export function sourceText(e) {
+  const all = seenVia(e);
+  return all.length > 1 ? `${all[0]} +${all.length - 1}` : (all[0] || "");
+}
+
 /** What it was done to: the first target and how many more, or one target in full. */
 export function targetText(e) {
   const t = (e.targets || [])[0];

@@ -1,4 +1,4 @@
-// The event panel's "What changed" list, read from the raw record as Microsoft sent it.
+// The event panel's "What changed" list, from the changes AOC read from the record.
 
 /** A Graph `oldValue` is often JSON text (`"[\"Global Administrator\"]"`): shown plainly. */
 export function plainValue(value) {
@@ -17,28 +17,13 @@ export function plainValue(value) {
   return JSON.stringify(v);
 }
 
-/** The "what changed" list of a raw record: Graph's and Intune's `modifiedProperties`, the
- * unified audit log's `ModifiedProperties`, wherever they sit. */
-export function changesOf(raw) {
-  const out = [];
-  const seen = new Set();
-  const walk = (node, depth) => {
-    if (!node || typeof node !== "object" || depth > 6) return;
-    if (Array.isArray(node)) { node.forEach((n) => walk(n, depth + 1)); return; }
-    for (const [key, value] of Object.entries(node)) {
-      if ((key === "modifiedProperties" || key === "ModifiedProperties") && Array.isArray(value)) {
-        for (const p of value) {
-          if (!p || typeof p !== "object") continue;
-          const name = p.displayName ?? p.Name ?? p.name ?? "";
-          const change = { name: String(name), old: plainValue(p.oldValue ?? p.OldValue), new: plainValue(p.newValue ?? p.NewValue) };
-          const key2 = change.name + "\u0000" + change.old + "\u0000" + change.new;
-          if (!seen.has(key2)) { seen.add(key2); out.push(change); }
-        }
-      } else if (typeof value === "object") {
-        walk(value, depth + 1);
-      }
-    }
-  };
-  walk(raw, 0);
-  return out;
+/** The "what changed" list of an event: the changes AOC read from its record (Graph's and
+ * Intune's `modifiedProperties`, the unified audit log's `ModifiedProperties`, an Exchange
+ * cmdlet's `Parameters`), old value first. */
+export function changesOf(event) {
+  return Object.entries((event && event.changes) || {}).map(([name, c]) => ({
+    name,
+    old: plainValue(c && c.old),
+    new: plainValue(c && c.new),
+  }));
 }

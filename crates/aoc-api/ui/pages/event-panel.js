@@ -2,10 +2,11 @@
 // tags, comments and the raw record. Beside the events table, a full screen on a phone; the
 // Events and Ask pages open it through `eventPanel.open(id)`. Every visit to a page closes it.
 import { api } from "../core/api.js";
-import { actorFull, locationText, targetFull } from "../core/format.js";
+import { actorFull, locationText, seenVia, targetFull } from "../core/format.js";
 import { component, session } from "../core/session.js";
 import { onVisit } from "../core/router.js";
 import { changesOf } from "./event-changes.js";
+import { signInFacts } from "./event-sign-in.js";
 import { tags } from "./event-tags.js";
 
 // The panel's component, once Alpine has made it.
@@ -31,6 +32,7 @@ export function eventPanelComponent() {
     panelOpen: false,
     openSeq: 0,
     changes: [],
+    signIn: [],
     newTag: "",
     newComment: "",
     copied: false,
@@ -53,7 +55,8 @@ export function eventPanelComponent() {
         const event = await api("/api/events/" + encodeURIComponent(id));
         if (seq !== this.openSeq) return;
         this.detail = { event, tags: event.tags || [], comments: event.comments || [] };
-        this.changes = changesOf(event.raw);
+        this.changes = changesOf(event);
+        this.signIn = signInFacts(event);
         this.copied = false;
         if (!this.explanation || this.explanation.event_id !== event.id) this.explanation = null;
         this.panelOpen = true;
@@ -90,6 +93,7 @@ export function eventPanelComponent() {
     },
 
     actorFull,
+    seenVia,
     targetFull,
     locationText,
 

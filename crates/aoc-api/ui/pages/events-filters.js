@@ -4,7 +4,12 @@ import { fromInputValue, toInputValue } from "../core/format.js";
 
 export const PAGE_SIZE = 50;
 // The event filters the URL carries, by their API names.
-export const FILTERS = ["service", "operation", "actor", "target", "ip", "result", "tag", "q"];
+export const FILTERS = ["service", "operation", "actor", "target", "ip", "country", "source", "result", "tag", "q"];
+// How each filter is named on its chip.
+export const FILTER_LABELS = {
+  service: "Service", operation: "Operation", actor: "Actor", target: "Target", ip: "IP address",
+  country: "Country", source: "Source", result: "Result", tag: "Tag", q: "Search",
+};
 export const RANGE_PRESETS = [
   { value: "1", label: "Last hour" },
   { value: "24", label: "Last 24 hours" },
@@ -16,7 +21,7 @@ export const RANGE_PRESETS = [
 export const DEFAULT_RANGE = "168";
 
 export function emptyForm() {
-  return { range: DEFAULT_RANGE, from: "", to: "", service: "", operation: "", actor: "", target: "", ip: "", result: "", tag: "", q: "" };
+  return { range: DEFAULT_RANGE, from: "", to: "", service: "", operation: "", actor: "", target: "", ip: "", country: "", source: "", result: "", tag: "", q: "" };
 }
 
 /**
@@ -71,6 +76,12 @@ export function fixedWindow(range) {
     from: new Date(now.getTime() - Number(range) * 3600 * 1000).toISOString(),
     to: now.toISOString(),
   };
+}
+
+/** Every filter a search applies, as chips: `[{ name, label, value }]`. None is ever hidden. */
+export function activeFilters(form) {
+  return FILTERS.filter((name) => (form[name] || "").trim())
+    .map((name) => ({ name, label: FILTER_LABELS[name], value: form[name].trim() }));
 }
 
 /** How many filters besides the search are set (the phone's "Filters (2 set)"). */

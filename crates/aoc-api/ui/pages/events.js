@@ -1,12 +1,12 @@
 // The Events page: filters (kept in the URL), the count-over-time chart, the events table with
 // keyset paging, keyboard moves, and export. A row opens in the event panel (event-panel.js).
 import { api } from "../core/api.js";
-import { actorText, targetText, toInputValue } from "../core/format.js";
+import { actorText, seenVia, sourceText, targetText, toInputValue } from "../core/format.js";
 import { session } from "../core/session.js";
 import { eventPanel } from "./event-panel.js";
 import { tags } from "./event-tags.js";
 import { drawChart, resizeChart } from "./events-chart.js";
-import { PAGE_SIZE, RANGE_PRESETS, emptyForm, filterQuery, filtersSet, fixedWindow, readFilters } from "./events-filters.js";
+import { PAGE_SIZE, RANGE_PRESETS, activeFilters, emptyForm, filterQuery, filtersSet, fixedWindow, readFilters } from "./events-filters.js";
 
 export function eventsPage() {
   // The uPlot chart, kept out of Alpine's reactive data.
@@ -17,6 +17,7 @@ export function eventsPage() {
     form: emptyForm(),
     rawRange: null, // a custom range's times as the URL or the chart gave them, until edited
     window: null, // the search's fixed { from, to } for a preset range
+    applied: null, // the form as the shown results were searched with: the chips
     events: [],
     page: 0,
     cursors: [null],
@@ -86,12 +87,20 @@ export function eventsPage() {
       await this.applyFilters();
     },
 
+    /** The filters the shown results were searched with, one chip each. */
+    chips() { return activeFilters(this.applied || emptyForm()); },
+    async removeFilter(name) {
+      this.form = { ...(this.applied || this.form), [name]: "" };
+      await this.applyFilters();
+    },
+
     // ---- The search ----------------------------------------------------------------------------
 
     /** A new search: page one, and the preset fixed to absolute times, so later pages, the
      * chart and an export all see the same rows even while new events arrive. */
     async searchEvents() {
       this.window = fixedWindow(this.form.range);
+      this.applied = { ...this.form };
       session().error = null;
       this.page = 0;
       this.cursors = [null];
@@ -153,6 +162,8 @@ export function eventsPage() {
       return `${this.fmtTime(this.window.from)} – ${this.fmtTime(this.window.to)}`;
     },
     actorText,
+    sourceText,
+    seenViaTitle(row) { return "Seen via " + seenVia(row).join(", "); },
     targetText,
 
     // ---- The chart -----------------------------------------------------------------------------

@@ -4,10 +4,11 @@ use chrono::Utc;
 
 use aoc_ai::answer::is_after_hours;
 use aoc_ai::intent::{intent_from_reply, intent_request};
-use aoc_ai::{Assistant, Intent, parse_question};
+use aoc_ai::{Assistant, Intent, parse_question_in};
 use aoc_model::{Cursor, Event, EventQuery, PageSize};
 use aoc_store::Store;
 
+use super::AskerClock;
 use crate::error::ServiceResult;
 use crate::filters::{FILTER_PARAMS, event_filters};
 use crate::model_calls::call_model;
@@ -20,14 +21,20 @@ fn checked(intent: &Intent) -> ServiceResult<EventQuery> {
 }
 
 /// Reads the question: the model's reading when there is a model and it gives a valid query,
-/// else the parser's.
+/// else the parser's; `None` for a question that is not about audit events at all (the parser
+/// sees nothing to search for and no word about events), which no model is asked about.
 pub(super) async fn read_question(
     ai: &Assistant,
     caller: &str,
     question: &str,
+    clock: AskerClock,
     notes: &mut Vec<String>,
-) -> ServiceResult<(Intent, &'static str, EventQuery)> {
+) -> ServiceResult<Option<(Intent, &'static str, EventQuery)>> {
     let now = Utc::now();
+    let parsed = parse_question_in(question, now, clock.utc_offset_minutes);
+    if parsed.off_topic {
+        return Ok(None);
+    }
     if ai.llm.is_some() {
         let reading = match call_model(ai, caller, &intent_request(question, now)).await {
             Ok(reply) => intent_from_reply(&reply.text).map_err(|e| e.to_string()),
@@ -38,7 +45,7 @@ pub(super) async fn read_question(
                 .map(|query| (intent, query))
                 .map_err(|e| e.to_string())
         }) {
-            Ok((intent, query)) => return Ok((intent, "model", query)),
+            Ok((intent, query)) => return Ok(Some((intent, "model", query))),
             Err(why) => {
                 tracing::warn!(reason = %why, "the model's reading of a question was not usable; using the parser");
                 notes.push(format!(
@@ -47,9 +54,8 @@ pub(super) async fn read_question(
             }
         }
     }
-    let intent = parse_question(question, now);
-    let query = checked(&intent)?;
-    Ok((intent, "parser", query))
+    let query = checked(&parsed)?;
+    Ok(Some((parsed, "parser", query)))
 }
 
 /// The newest `limit` matching events, without their raw records.

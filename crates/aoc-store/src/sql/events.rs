@@ -118,6 +118,11 @@ pub async fn fill_derived_columns<E: SqlEngine + ?Sized>(engine: &E) -> StoreRes
                 ))
             })
             .collect::<StoreResult<Vec<_>>>()?;
+        let names = derived
+            .iter()
+            .filter_map(|(_, d)| d.actor_name.clone())
+            .collect();
+        super::people::record_names(engine, names).await?;
         engine.write_derived(derived).await?;
         filled += n;
     }

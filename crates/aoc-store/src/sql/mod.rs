@@ -22,6 +22,7 @@ mod annotations;
 mod audit_trail;
 mod events;
 mod fetch_state;
+mod people;
 mod row;
 
 use std::borrow::Cow;
@@ -39,6 +40,7 @@ pub use activity::{
 };
 pub use events::{ChunkWriter, fill_derived_columns, query_page, write_in_chunks};
 pub use fetch_state::finish_store;
+pub use people::{actor_name, record_actor_names};
 pub use row::{Row, Value};
 
 /// The engines' SQL differences that shared statements are parameterised by.

@@ -190,6 +190,53 @@ async fn stored(
     set
 }
 
+/// The simulator writes most sign-ins and directory changes to both Graph and the unified log:
+/// each such activity is one event seen via both paths, and no activity key is left on two
+/// events of different paths.
+async fn assert_one_event_per_activity(
+    store: &dyn Store,
+    tenant: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) {
+    use aoc_model::activity::{activity_key, path_of};
+    let query = EventQuery {
+        tenant: Some(TenantId::new(tenant)),
+        from: Some(from),
+        to: Some(to),
+        ..EventQuery::default()
+    };
+    let events = aoc_store::testsuite::collect_pages(store, &query).await;
+    let joined = events
+        .iter()
+        .filter(|e| !e.also_seen_via.is_empty())
+        .count();
+    assert!(joined > 50, "only {joined} events seen via two paths");
+    let mut paths_by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for event in &events {
+        if let Some(key) = activity_key(event) {
+            paths_by_key
+                .entry(key)
+                .or_default()
+                .push(path_of(event.dedupe_key.as_str()).to_owned());
+        }
+    }
+    let split: Vec<_> = paths_by_key
+        .iter()
+        .filter(|(_, paths)| {
+            let mut distinct = (*paths).clone();
+            distinct.sort();
+            distinct.dedup();
+            distinct.len() > 1
+        })
+        .take(3)
+        .collect();
+    assert!(
+        split.is_empty(),
+        "activities stored as two events: {split:?}"
+    );
+}
+
 /// The window a 24-hour backfill started at `now` must hold completely: records can be up to
 /// two hours late and the run stops two minutes before now.
 ///
@@ -262,6 +309,7 @@ async fn backfill_with_faults(engine: Engine, name: &str) {
         &truth,
         "backfill under faults",
     );
+    assert_one_event_per_activity(store.as_ref(), t, from, to).await;
 
     // A second run over the same window stores nothing new. The window ends where every record
     // had arrived before the first run; later ones still arrive, as in a real tenant.

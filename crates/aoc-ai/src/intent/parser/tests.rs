@@ -256,7 +256,12 @@ fn the_common_questions_become_the_expected_queries() {
 #[test]
 fn what_it_does_not_recognise_it_leaves_out() {
     let intent = parse_question("tell me something interesting", now());
-    assert_eq!(intent, Intent::default());
+    assert!(intent.filters.is_empty());
+    assert!(
+        intent.off_topic,
+        "nothing to search for and nothing about events"
+    );
+    assert_eq!(intent.ignored, ["something", "interesting"]);
     // An address that is not one, a prefix too long, a range too large: left out.
     let intent = parse_question("from 999.1.1.1 or 10.0.0.0/33 in the last 9000 days", now());
     assert!(intent.filters.is_empty(), "{:?}", intent.filters);
@@ -269,10 +274,74 @@ proptest! {
         let intent = parse_question(&question, now());
         for name in intent.filters.keys() {
             prop_assert!(
-                ["from", "to", "hours", "service", "operation", "actor", "ip", "result", "q"]
+                ["from", "to", "hours", "service", "operation", "actor", "ip", "country", "result", "q"]
                     .contains(&name.as_str()),
                 "{name}"
             );
         }
     }
+}
+
+#[test]
+fn people_by_partial_upn_or_by_name() {
+    let intent = parse_question("What did ravi.moss do yesterday?", now());
+    assert_eq!(intent.filter("actor"), Some("ravi.moss"));
+    assert_eq!(intent.filter("from"), Some("2026-11-26T00:00:00Z"));
+    let intent = parse_question("What did Ravi Moss do in the last 24 hours?", now());
+    assert_eq!(intent.filter("actor"), Some("ravi moss"));
+    assert_eq!(intent.filter("hours"), Some("24"));
+    assert!(intent.ignored.is_empty(), "{:?}", intent.ignored);
+    let intent = parse_question("Show changes by Dana Park this week", now());
+    assert_eq!(intent.filter("actor"), Some("dana park"));
+}
+
+#[test]
+fn countries_by_name() {
+    let intent = parse_question("How many sign-ins from the United Kingdom today?", now());
+    assert_eq!(intent.filter("country"), Some("GB"));
+    assert!(intent.ignored.is_empty(), "{:?}", intent.ignored);
+    let intent = parse_question("failed logins in France", now());
+    assert_eq!(intent.filter("country"), Some("FR"));
+}
+
+#[test]
+fn mfa_denials_are_their_own_topic() {
+    let intent = parse_question("Which users had MFA denied?", now());
+    assert_eq!(intent.filter("operation"), Some("UserLoginFailed"));
+    assert_eq!(intent.filter("q"), Some("500121"));
+    assert_eq!(intent.filter("result"), None);
+    assert_eq!(intent.aggregation, TopActors);
+}
+
+#[test]
+fn off_topic_questions_and_ignored_words() {
+    let intent = parse_question("what is the weather", now());
+    assert!(intent.off_topic);
+    assert!(intent.filters.is_empty());
+    let intent = parse_question("What happened?", now());
+    assert!(!intent.off_topic, "a question about events, with no filter");
+    let intent = parse_question("How many failed sign-ins on the moon?", now());
+    assert!(!intent.off_topic);
+    assert_eq!(intent.ignored, ["moon"]);
+}
+
+#[test]
+fn days_are_the_askers() {
+    // 15:30 UTC on the 27th is 05:30 on the 27th ten hours west, 05:30 on the 28th fourteen east.
+    let intent = parse_question_in("What happened yesterday?", now(), -600);
+    assert_eq!(intent.filter("from"), Some("2026-11-26T10:00:00Z"));
+    assert_eq!(intent.filter("to"), Some("2026-11-27T10:00:00Z"));
+    let intent = parse_question_in("What happened yesterday?", now(), 840);
+    assert_eq!(intent.filter("from"), Some("2026-11-26T10:00:00Z"));
+    let intent = parse_question_in("What happened today?", now(), 60);
+    assert_eq!(intent.filter("from"), Some("2026-11-26T23:00:00Z"));
+}
+
+#[test]
+fn what_was_understood_is_listed() {
+    let intent = parse_question("How many failed sign-ins from Romania yesterday?", now());
+    let read = intent.understood();
+    assert!(read.contains(&"country: RO".to_owned()), "{read:?}");
+    assert!(read.contains(&"show: how many".to_owned()), "{read:?}");
+    assert!(read.iter().any(|r| r.starts_with("operation:")), "{read:?}");
 }

@@ -264,7 +264,11 @@ async fn roles_and_ownership_are_the_same_through_http_and_a_direct_service_call
                         )
                         .await,
                     ),
-                    of_service(services.ask(who, "what happened today?").await),
+                    of_service(
+                        services
+                            .ask(who, "what happened today?", Default::default())
+                            .await,
+                    ),
                 ),
                 "explain an event" => (
                     of_http(
