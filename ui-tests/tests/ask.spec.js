@@ -13,12 +13,17 @@ test("a question is answered with the database's figures and cited events that o
   const asked = page.waitForRequest((r) => r.url().endsWith("/api/ask") && r.method() === "POST");
   const polled = page.waitForResponse((r) => r.url().includes("/api/jobs/") && r.status() === 200);
   await page.click("[data-test=ask]");
-  expect((await asked).postDataJSON()).toEqual({ question: "How many failed sign-ins in the last 7 days?", async: true });
+  // The browser's offset from UTC goes along, so "today" and "yesterday" are the viewer's.
+  const offset = await page.evaluate(() => 0 - new Date().getTimezoneOffset());
+  expect((await asked).postDataJSON()).toEqual({ question: "How many failed sign-ins in the last 7 days?", async: true, utc_offset_minutes: offset });
   await polled;
   const answer = page.locator("[data-test=answer]");
   await expect(answer).toBeVisible();
   await expect(page.locator("[data-test=answer-query]")).toContainText("operation=UserLoginFailed");
   await expect(page.locator("[data-test=answer-query]")).toContainText("hours=168");
+  // What the question was read as is listed with the answer.
+  await expect(page.locator("[data-test=answer-understood]")).toContainText("time: the last 168 hours");
+  await expect(page.locator("[data-test=answer-understood]")).toContainText("show: how many");
 
   // The figure is the database's for the same query.
   const totals = await api(request, "/api/events/aggregations?hours=168&operation=UserLoginFailed");

@@ -29,7 +29,9 @@ export function askPage() {
       const started = Date.now();
       const timer = setInterval(() => { this.askElapsed = Math.round((Date.now() - started) / 1000); }, 500);
       try {
-        const accepted = await api("/api/ask", { method: "POST", body: { question, async: true } });
+        // "Today" and "yesterday" are the viewer's days: the browser's offset from UTC goes along.
+        const utc_offset_minutes = 0 - new Date().getTimezoneOffset();
+        const accepted = await api("/api/ask", { method: "POST", body: { question, async: true, utc_offset_minutes } });
         let wait = 300;
         for (;;) {
           await new Promise((resolve) => setTimeout(resolve, wait));

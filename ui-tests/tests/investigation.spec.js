@@ -1,0 +1,98 @@
+// Investigating as admins do: forgiving filters shown as chips, one event per activity seen via
+// every path, sign-in facts and cmdlet parameters in the panel, and Ask saying what it read.
+const { test, expect, api, demoWindow, windowQuery } = require("./fixtures");
+
+test.describe("investigation", () => {
+  let win;
+  test.beforeAll(async ({ request }) => {
+    win = await demoWindow(request);
+  });
+
+  test("part of a UPN, in another case, finds the person's events", async ({ page, request }) => {
+    const failed = await api(request, `/api/events?${windowQuery(win)}&operation=UserLoginFailed&page_size=1`);
+    const upn = failed.items[0].actor.upn;
+    const part = upn.split("@")[0].toUpperCase();
+    const all = await api(request, `/api/events/aggregations?${windowQuery(win)}&actor=${encodeURIComponent(upn)}`);
+    expect(all.total).toBeGreaterThan(0);
+
+    await page.goto(`/events?${windowQuery(win)}`);
+    await page.fill("[data-test=f-actor]", part);
+    await page.click("[data-test=apply]");
+    await expect(page.locator("[data-test=total]")).toContainText(`${all.total.toLocaleString("en-US")} events`);
+    const actors = await page.locator("table.events tbody tr td:nth-child(4)").allInnerTexts();
+    expect(actors.length).toBeGreaterThan(0);
+    for (const actor of actors) expect(actor.toLowerCase()).toContain(part.toLowerCase());
+    // The filter is a chip.
+    await expect(page.locator('[data-test=active-filters] [data-filter="actor"]')).toContainText(part);
+  });
+
+  test("a filter that arrives in the URL is a chip, and removing it widens the results", async ({ page, request }) => {
+    const [event] = (await api(request, `/api/events?${windowQuery(win)}&operation=${encodeURIComponent('"Add member to role"')}&page_size=1`)).items;
+    test.skip(!event, "no role assignment in this window");
+    const target = event.targets[0].name || event.targets[0].id;
+    const narrowed = await api(request, `/api/events/aggregations?${windowQuery(win)}&target=${encodeURIComponent(target)}`);
+    const all = await api(request, `/api/events/aggregations?${windowQuery(win)}`);
+    await page.goto(`/events?${windowQuery(win)}&target=${encodeURIComponent(target)}`);
+    const chip = page.locator('[data-test=active-filters] [data-filter="target"]');
+    await expect(chip).toContainText(target);
+    await expect(page.locator("[data-test=f-target]")).toHaveValue(target);
+    await expect(page.locator("[data-test=total]")).toContainText(`${narrowed.total.toLocaleString("en-US")} events`);
+    await chip.locator("button").click();
+    await expect(chip).toBeHidden();
+    await expect(page).not.toHaveURL(/[?&]target=/);
+    await expect(page.locator("[data-test=total]")).toContainText(`${all.total.toLocaleString("en-US")} events`);
+  });
+
+  test("a sign-in delivered by Graph and by the unified log is one row, seen via both", async ({ page, request }) => {
+    const list = await api(request, `/api/events?${windowQuery(win)}&operation=UserLog*&page_size=200`);
+    const twin = list.items.find((e) => (e.also_seen_via || []).length > 0);
+    expect(twin, "the demo writes most sign-ins to both paths").toBeTruthy();
+    expect(twin.raw).toBeNull();
+    await page.goto(`/events?${windowQuery(win)}&event=${twin.id}`);
+    const seen = page.locator("[data-test=seen-via]");
+    await expect(seen).toContainText(twin.source);
+    await expect(seen).toContainText(twin.also_seen_via[0].source);
+    // Counted once: the unified log's source finds it too, and no second row has its key time.
+    const bySource = await api(request, `/api/events?${windowQuery(win)}&source=${encodeURIComponent(twin.also_seen_via[0].source)}&operation=UserLog*&page_size=200`);
+    expect(bySource.items.map((e) => e.id)).toContain(twin.id);
+  });
+
+  test("a sign-in's risk, Conditional Access result and error code are shown", async ({ page, request }) => {
+    const list = await api(request, `/api/events?${windowQuery(win)}&operation=UserLog*&page_size=500`);
+    const risky = list.items.find((e) => ["high", "medium"].includes(e.details.riskLevelDuringSignIn));
+    const blocked = list.items.find((e) => e.details.errorCode === "53003" || e.details.conditionalAccessStatus === "failure");
+    test.skip(!risky || !blocked, "no risky or blocked sign-in in this window");
+    await page.goto(`/events?${windowQuery(win)}&event=${risky.id}`);
+    const facts = page.locator("[data-test=sign-in-facts]");
+    await expect(facts).toBeVisible();
+    await expect(facts).toContainText("Risk");
+    await expect(facts).toContainText(risky.details.riskLevelDuringSignIn);
+    await expect(facts).toContainText("Application");
+
+    await page.goto(`/events?${windowQuery(win)}&event=${blocked.id}`);
+    await expect(facts).toContainText("Conditional Access");
+    await expect(facts).toContainText(blocked.details.conditionalAccessStatus || "53003");
+    if (blocked.details.errorMeaning) await expect(facts).toContainText(blocked.details.errorMeaning);
+  });
+
+  test("Set-Mailbox forwarding is shown in What changed", async ({ page, request }) => {
+    const list = await api(request, `/api/events?${windowQuery(win)}&operation=${encodeURIComponent('"Set-Mailbox"')}&page_size=200`);
+    const forwarding = list.items.find((e) => Object.keys(e.changes).some((k) => k.startsWith("Forwarding")));
+    test.skip(!forwarding, "no mailbox forwarding in this window");
+    await page.goto(`/events?${windowQuery(win)}&event=${forwarding.id}`);
+    const changes = page.locator("[data-test=changes]");
+    await expect(changes).toBeVisible();
+    const name = Object.keys(forwarding.changes).find((k) => k.startsWith("Forwarding"));
+    await expect(changes).toContainText(name);
+    await expect(changes).toContainText(forwarding.changes[name].new);
+  });
+
+  test("Ask declines a question that is not about the audit data", async ({ page }) => {
+    await page.goto("/ask");
+    await page.fill("[data-test=question]", "what is the weather");
+    await page.click("[data-test=ask]");
+    const answer = page.locator("[data-test=answer]");
+    await expect(answer).toContainText("audit events");
+    await expect(page.locator("[data-test=answer-events]")).toBeHidden();
+  });
+});
