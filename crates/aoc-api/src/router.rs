@@ -16,6 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -121,7 +122,10 @@ pub fn router(state: AppState) -> Router {
         // One body limit, the configured one: axum's own default (2 MiB) is switched off.
         .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes))
         .layer(DefaultBodyLimit::disable())
-        .layer(CatchPanicLayer::new());
+        .layer(CatchPanicLayer::new())
+        // gzip or brotli when the client asks (`Accept-Encoding`): a page of events is
+        // repetitive JSON, several times smaller compressed.
+        .layer(CompressionLayer::new());
     if let Some(cors) = cors(&state.settings) {
         app = app.layer(cors);
     }

@@ -4,7 +4,10 @@
 //!
 //! Every path that is not an API route, an asset or the OpenAPI document and looks like a page
 //! (`/`, `/events`, `/sources`, `/audit-trail`, …, no file extension) gets `index.html`, and the
-//! app routes in the browser. The answers carry a strict Content Security Policy: scripts,
+//! app routes in the browser. The page names its assets under `/v/{build}/…`, `{build}` a hash
+//! of every asset, and those are cached as immutable: a browser fetches the scripts once per
+//! version of AOC, and the modules' relative imports stay under the same version. The page itself
+//! is revalidated on every load, so an upgrade is seen at once. The answers carry a strict Content Security Policy: scripts,
 //! styles, images and requests from this origin only — the dashboard works with no internet
 //! access and cannot be made to talk to another host — except Entra ID's sign-in host when
 //! sign-in is on (MSAL fetches tokens from it and renews them in a hidden frame).
@@ -24,6 +27,44 @@ struct Assets;
 
 const INDEX: &str = "index.html";
 
+/// Where versioned assets live: `/v/{build}/app.js`.
+const VERSIONED: &str = "v/";
+
+/// A hash of every asset, names and contents: the version the page names its assets with.
+fn build() -> &'static str {
+    static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILD.get_or_init(|| {
+        let mut names: Vec<_> = Assets::iter().collect();
+        names.sort();
+        let mut hasher = blake3::Hasher::new();
+        for name in names {
+            if let Some(file) = Assets::get(&name) {
+                hasher.update(name.as_bytes());
+                hasher.update(&file.metadata.sha256_hash());
+            }
+        }
+        hasher.finalize().to_hex()[..16].to_owned()
+    })
+}
+
+/// `index.html` with each of its own assets (`="/app.js"`, `="/vendor/…"`) named under the
+/// current version.
+fn versioned_index(html: &str) -> String {
+    let prefix = format!("=\"/{VERSIONED}{}/", build());
+    let mut out = String::with_capacity(html.len() + 256);
+    let mut rest = html;
+    while let Some(at) = rest.find("=\"/") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 3..];
+        let path = after.split('"').next().unwrap_or_default();
+        let asset = path.contains('.') && !path.contains("..") && Assets::get(path).is_some();
+        out.push_str(if asset { &prefix } else { "=\"/" });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The policy for every dashboard answer; `{sign_in}` is Entra ID's origin, or nothing.
 fn content_security_policy(sign_in_origin: Option<&str>) -> String {
     let extra = sign_in_origin.map(|o| format!(" {o}")).unwrap_or_default();
@@ -41,10 +82,19 @@ pub async fn serve(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let path = uri.path().trim_start_matches('/');
+    let mut path = uri.path().trim_start_matches('/');
     let api = path == "api" || path.starts_with("api/");
     if api || (method != Method::GET && method != Method::HEAD) {
         return not_found();
+    }
+    // `/v/{build}/app.js`: immutable when `{build}` is this version; a page of another version
+    // still gets the file, revalidated like any other.
+    let mut immutable = false;
+    if let Some(versioned) = path.strip_prefix(VERSIONED)
+        && let Some((version, rest)) = versioned.split_once('/')
+    {
+        immutable = version == build();
+        path = rest;
     }
     let (name, file) = match Assets::get(path).filter(|_| !path.is_empty()) {
         Some(file) => (path, file),
@@ -57,7 +107,13 @@ pub async fn serve(
         }
         None => return not_found(),
     };
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()));
+    let index = name == INDEX;
+    // The page's bytes depend on the version it names.
+    let etag = if index {
+        format!("\"{}-{}\"", hex(&file.metadata.sha256_hash()), build())
+    } else {
+        format!("\"{}\"", hex(&file.metadata.sha256_hash()))
+    };
     let sign_in_origin = state.auth.as_ref().map(|auth| {
         let authority = &auth.settings().authority;
         authority.origin().ascii_serialization()
@@ -69,7 +125,12 @@ pub async fn serve(
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let mime = file.metadata.mimetype();
-        let mut response = Response::new(Body::from(file.data.into_owned()));
+        let body = if index {
+            Body::from(versioned_index(&String::from_utf8_lossy(&file.data)))
+        } else {
+            Body::from(file.data.into_owned())
+        };
+        let mut response = Response::new(body);
         if let Ok(value) = HeaderValue::from_str(mime) {
             response.headers_mut().insert(header::CONTENT_TYPE, value);
         }
@@ -79,9 +140,17 @@ pub async fn serve(
     if let Ok(value) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, value);
     }
-    // Revalidated on every load (the ETag makes that a 304): an upgraded server never leaves
-    // a browser running yesterday's script against today's API.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // The page and unversioned files are revalidated on every load (the ETag makes that a 304):
+    // an upgraded server never leaves a browser running yesterday's script against today's API.
+    // This version's files never change under their name.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -60,10 +60,11 @@ pub async fn export(
         .await?;
     // An error in the body aborts the response: the client sees a cut-off transfer, never a
     // file that looks complete.
-    let body = Body::from_stream(futures_util::stream::unfold(
+    // Fused: a compressing layer may poll once more after the end.
+    let body = Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
         export.chunks,
         |mut chunks| async move { chunks.recv().await.map(|c| (c.map(Bytes::from), chunks)) },
-    ));
+    )));
     let mut response = body.into_response();
     response.extensions_mut().insert(
         AuditDetails::default()

@@ -64,7 +64,7 @@ async fn pages_get_the_app_with_a_strict_policy_and_anything_else_a_problem() {
     assert!(
         body.as_str()
             .expect("html")
-            .contains(r#"<script type="module" src="/app.js">"#)
+            .contains(r#"<script type="module" src="/v/"#)
     );
 
     // Not pages: an unknown API route, a missing file, a write.
@@ -96,6 +96,88 @@ async fn an_unchanged_asset_is_not_sent_again() {
     assert_eq!(status, StatusCode::NOT_MODIFIED);
     assert_eq!(headers[header::ETAG], etag);
     assert_eq!(body, Value::String(String::new()));
+}
+
+/// The page names its assets under `/v/{build}/…`, cached for a year as immutable; the page
+/// itself is revalidated.
+#[tokio::test]
+async fn versioned_assets_are_immutable_and_the_page_is_not() {
+    let (app, _) = app().await;
+    let response = app
+        .clone()
+        .oneshot(Request::get("/").body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
+    let html = String::from_utf8(
+        to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body")
+            .to_vec(),
+    )
+    .expect("utf-8");
+    let script = html
+        .split("src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a script");
+    assert!(
+        script.starts_with("/v/") && script.ends_with("/app.js"),
+        "{script}"
+    );
+    assert!(
+        html.contains("href=\"/v/"),
+        "the stylesheet is versioned too"
+    );
+    assert!(html.contains("href=\"/events\""), "links to pages are not");
+    let (status, headers, _) = get(&app, script).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    // A module's relative import stays under the version.
+    let module = script.replace("app.js", "pages.js");
+    let (status, headers, _) = get(&app, &module).await;
+    assert_eq!(status, StatusCode::OK, "{module}");
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .contains("javascript")
+    );
+    // Another version's name still gets the file, revalidated.
+    let (status, headers, _) = get(&app, "/v/0000000000000000/app.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+}
+
+/// Answers are compressed when the client asks, and only then.
+#[tokio::test]
+async fn answers_are_compressed_when_asked() {
+    let (app, _) = app().await;
+    for (encoding, expected) in [
+        ("br", Some("br")),
+        ("gzip", Some("gzip")),
+        ("identity", None),
+    ] {
+        for uri in ["/api/events?page_size=50", "/app.css"] {
+            let request = Request::get(uri)
+                .header(header::ACCEPT_ENCODING, encoding)
+                .body(Body::empty())
+                .expect("request");
+            let response = app.clone().oneshot(request).await.expect("response");
+            assert_eq!(response.status(), StatusCode::OK, "{uri}");
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::CONTENT_ENCODING)
+                    .and_then(|v| v.to_str().ok()),
+                expected,
+                "{uri} with {encoding}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
