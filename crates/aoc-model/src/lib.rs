@@ -27,6 +27,6 @@ pub use ids::{DedupeKey, EventId, Seq, TenantId};
 pub use ip::{IpRange, ip_key, parse_client_ip};
 pub use matching::{KEY_SEPARATOR, TextMatch, actor_keys, target_keys};
 pub use query::{
-    Cursor, CursorError, DEFAULT_PAGE_SIZE, EventPage, EventQuery, MAX_PAGE_SIZE, Order, PageSize,
-    QueryError, actor_key, country_key,
+    Cursor, CursorError, DEFAULT_PAGE_SIZE, EventPage, EventQuery, Exclusions, MAX_PAGE_SIZE,
+    Order, PageSize, QueryError, actor_key, country_key,
 };

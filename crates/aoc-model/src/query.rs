@@ -60,6 +60,71 @@ pub struct EventQuery {
     /// Leave each event's `raw` out (`null`), for readers that do not show it (CSV exports):
     /// the raw record is most of what a page costs to read.
     pub without_raw: bool,
+    /// What the events must not match (`not_operation=…`): each read as its filter is.
+    pub exclude: Exclusions,
+}
+
+/// Filters turned around: an event that matches one of them is left out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Exclusions {
+    pub source: Option<String>,
+    pub service: Option<String>,
+    pub operation: Option<String>,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub country: Option<String>,
+    pub result: Option<EventResult>,
+}
+
+impl Exclusions {
+    /// Each exclusion as the filter it turns around, one query per set field.
+    pub fn as_filters(&self) -> Vec<EventQuery> {
+        let mut out = Vec::new();
+        let mut push = |query: EventQuery| out.push(query);
+        if let Some(v) = &self.source {
+            push(EventQuery {
+                source: Some(v.clone()),
+                ..EventQuery::default()
+            });
+        }
+        if let Some(v) = &self.service {
+            push(EventQuery {
+                service: Some(v.clone()),
+                ..EventQuery::default()
+            });
+        }
+        if let Some(v) = &self.operation {
+            push(EventQuery {
+                operation: Some(v.clone()),
+                ..EventQuery::default()
+            });
+        }
+        if let Some(v) = &self.actor {
+            push(EventQuery {
+                actor: Some(v.clone()),
+                ..EventQuery::default()
+            });
+        }
+        if let Some(v) = &self.target {
+            push(EventQuery {
+                target: Some(v.clone()),
+                ..EventQuery::default()
+            });
+        }
+        if let Some(v) = &self.country {
+            push(EventQuery {
+                country: Some(v.clone()),
+                ..EventQuery::default()
+            });
+        }
+        if let Some(v) = self.result {
+            push(EventQuery {
+                result: Some(v),
+                ..EventQuery::default()
+            });
+        }
+        out
+    }
 }
 
 /// Events per page: 1 to [`MAX_PAGE_SIZE`], checked when made.
@@ -137,6 +202,16 @@ impl EventQuery {
     /// True when `event` passes every filter except the cursor: the reference the behaviour
     /// suite checks the engines against.
     pub fn matches(&self, event: &Event) -> bool {
+        self.matches_included(event)
+            && !self
+                .exclude
+                .as_filters()
+                .iter()
+                .any(|q| q.matches_included(event))
+    }
+
+    /// [`EventQuery::matches`] without the exclusions.
+    fn matches_included(&self, event: &Event) -> bool {
         let text = |value: &Option<String>, name: &str| {
             value
                 .as_deref()

@@ -6,15 +6,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use aoc_model::aggregate::MAX_TOP;
 use aoc_model::search::SearchText;
 use aoc_model::{
-    AggregateSpec, Cursor, EventQuery, EventResult, IpRange, Order, QueryError, Tag, TenantId,
-    TextMatch, parse_client_ip,
+    AggregateSpec, Cursor, EventQuery, EventResult, Exclusions, IpRange, Order, QueryError, Tag,
+    TenantId, TextMatch, parse_client_ip,
 };
 
 use crate::error::ServiceError;
 use crate::params::Params;
 
 /// The filters every events use case takes (list, aggregations, export).
-pub const FILTER_PARAMS: [&str; 15] = [
+pub const FILTER_PARAMS: [&str; 22] = [
     "from",
     "to",
     "hours",
@@ -30,6 +30,13 @@ pub const FILTER_PARAMS: [&str; 15] = [
     "tag",
     "q",
     "order",
+    "not_source",
+    "not_service",
+    "not_operation",
+    "not_actor",
+    "not_target",
+    "not_country",
+    "not_result",
 ];
 
 /// The search's own arguments besides the filters.
@@ -189,6 +196,20 @@ pub fn event_filters(p: &Params) -> Result<EventQuery, ServiceError> {
                 _ => Err("expected newest or oldest".to_owned()),
             })?
             .unwrap_or_default(),
+        exclude: Exclusions {
+            source: name_filter(p, "not_source")?,
+            service: name_filter(p, "not_service")?,
+            operation: name_filter(p, "not_operation")?,
+            actor: name_filter(p, "not_actor")?,
+            target: name_filter(p, "not_target")?,
+            country: p
+                .text("not_country")?
+                .map(|c| aoc_model::country_code(&c).map_or(c, str::to_owned)),
+            result: p.parsed("not_result", |v| {
+                EventResult::parse(v)
+                    .ok_or_else(|| "expected success, failure, partial or unknown".to_owned())
+            })?,
+        },
         ..EventQuery::default()
     };
     if let Some(hours) = p.parsed("hours", |v| match v.parse::<i64>() {

@@ -168,10 +168,115 @@ impl<D: FilterDialect + ?Sized> Builder<'_, D> {
         }
     }
 
+    /// The condition of a name filter, in parentheses, that holds exactly when the event matches
+    /// (never NULL, so `NOT` of it excludes exactly what it includes).
+    fn name_field(&mut self, field: NameField, value: &str) -> Option<String> {
+        let dialect = self.dialect;
+        Some(match field {
+            NameField::Source => {
+                // An event seen via the source matches too (see `aoc_model::activity`).
+                let source = TextMatch::parse(value)?;
+                let ph = self.bind_match(&source);
+                let own = self.name_match("source", &source, &ph);
+                let seen = self.name_match("s.source", &source, &ph);
+                format!("({own} OR id IN (SELECT s.event_id FROM event_sightings s WHERE {seen}))")
+            }
+            NameField::Service => {
+                let service = TextMatch::parse(value)?;
+                let ph = self.bind_match(&service);
+                format!("({})", self.name_match("service", &service, &ph))
+            }
+            NameField::Operation => {
+                let operation = TextMatch::operation(value)?;
+                let ph = self.bind_match(&operation);
+                format!("({})", self.name_match("operation", &operation, &ph))
+            }
+            NameField::Actor => {
+                // The person's own keys, or a UPN whose records elsewhere carry the name asked
+                // for (a sign-in names "Ravi Moss"; his Exchange records give only the UPN).
+                let actor = TextMatch::parse(value)?;
+                let keys = self.text(&actor.key_needle());
+                let own = dialect.contains("coalesce(actor_keys, '')", &keys);
+                let named = match &actor {
+                    TextMatch::Whole(name) => {
+                        let ph = self.text(name);
+                        format!("n.name = {ph}")
+                    }
+                    other => {
+                        let ph = self.text(&other.key_needle());
+                        dialect.contains("n.name", &ph)
+                    }
+                };
+                format!(
+                    "({own} OR (actor_upn IS NOT NULL AND actor_upn IN \
+                     (SELECT n.upn FROM actor_names n WHERE {named})))"
+                )
+            }
+            NameField::Target => {
+                let target = TextMatch::parse(value)?;
+                let ph = self.text(&target.key_needle());
+                format!("({})", dialect.contains("coalesce(target_keys, '')", &ph))
+            }
+            NameField::Country => {
+                let country = aoc_model::actor_key(value);
+                if country.is_empty() {
+                    return None;
+                }
+                let ph = self.text(&country);
+                format!("(coalesce(country, '') = {ph})")
+            }
+        })
+    }
+
     fn equals(&mut self, column: &str, value: Option<&str>) {
         if let Some(value) = value {
             let ph = self.bind(Bind::Text(crate::codec::clean_text(value).into_owned()));
             self.clauses.push(format!("{column} = {ph}"));
+        }
+    }
+}
+
+/// The filters that compare names, each of which can also exclude (`not_operation=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameField {
+    Source,
+    Service,
+    Operation,
+    Actor,
+    Target,
+    Country,
+}
+
+impl NameField {
+    const ALL: [NameField; 6] = [
+        Self::Source,
+        Self::Service,
+        Self::Operation,
+        Self::Actor,
+        Self::Target,
+        Self::Country,
+    ];
+
+    /// This field's value among excluded values.
+    fn pick(self, exclude: &aoc_model::Exclusions) -> Option<&str> {
+        match self {
+            Self::Source => exclude.source.as_deref(),
+            Self::Service => exclude.service.as_deref(),
+            Self::Operation => exclude.operation.as_deref(),
+            Self::Actor => exclude.actor.as_deref(),
+            Self::Target => exclude.target.as_deref(),
+            Self::Country => exclude.country.as_deref(),
+        }
+    }
+
+    fn value_of(self, query: &EventQuery) -> Option<&str> {
+        match self {
+            Self::Source => query.source.as_deref(),
+            Self::Service => query.service.as_deref(),
+            Self::Operation => query.operation.as_deref(),
+            Self::Actor => query.actor.as_deref(),
+            Self::Target => query.target.as_deref(),
+            Self::Country => query.country.as_deref(),
         }
     }
 }
@@ -191,24 +296,14 @@ pub fn event_filter<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) 
         b.clauses.push(format!("timestamp < {ph}"));
     }
     b.equals("tenant_id", query.tenant.as_ref().map(|t| t.as_str()));
-    if let Some(source) = query.source.as_deref().and_then(TextMatch::parse) {
-        // An event seen via the source matches too (see `aoc_model::activity`).
-        let ph = b.bind_match(&source);
-        let own = b.name_match("source", &source, &ph);
-        let seen = b.name_match("s.source", &source, &ph);
-        b.clauses.push(format!(
-            "({own} OR id IN (SELECT s.event_id FROM event_sightings s WHERE {seen}))"
-        ));
-    }
-    if let Some(service) = query.service.as_deref().and_then(TextMatch::parse) {
-        let ph = b.bind_match(&service);
-        let condition = b.name_match("service", &service, &ph);
-        b.clauses.push(condition);
-    }
-    if let Some(operation) = query.operation.as_deref().and_then(TextMatch::operation) {
-        let ph = b.bind_match(&operation);
-        let condition = b.name_match("operation", &operation, &ph);
-        b.clauses.push(condition);
+    for field in NameField::ALL {
+        if let Some(condition) = field.value_of(query).and_then(|v| b.name_field(field, v)) {
+            b.clauses.push(condition);
+        }
+        let excluded = field.pick(&query.exclude);
+        if let Some(condition) = excluded.and_then(|v| b.name_field(field, v)) {
+            b.clauses.push(format!("NOT {condition}"));
+        }
     }
     if let Some(prefix) = &query.operation_prefix {
         // substr/length count characters on both engines; no LIKE, so `%`, `_` and `\` are
@@ -217,25 +312,6 @@ pub fn event_filter<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) 
         let ph = b.bind(Bind::Text(prefix));
         b.clauses
             .push(format!("substr(operation, 1, length({ph})) = {ph}"));
-    }
-    if let Some(actor) = query.actor.as_deref().and_then(TextMatch::parse) {
-        // The person's own keys, or a UPN whose records elsewhere carry the name asked for
-        // (a sign-in names "Ravi Moss"; his Exchange records give only the UPN).
-        let keys = b.text(&actor.key_needle());
-        let own = dialect.contains("actor_keys", &keys);
-        let named = match &actor {
-            TextMatch::Whole(name) => {
-                let ph = b.text(name);
-                format!("n.name = {ph}")
-            }
-            other => {
-                let ph = b.text(&other.key_needle());
-                dialect.contains("n.name", &ph)
-            }
-        };
-        b.clauses.push(format!(
-            "({own} OR actor_upn IN (SELECT n.upn FROM actor_names n WHERE {named}))"
-        ));
     }
     if let Some(ip) = query.client_ip {
         let ph = b.bind(Bind::Bytes(aoc_model::ip_key(ip).to_vec()));
@@ -248,18 +324,6 @@ pub fn event_filter<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) 
             "client_ip_key >= {first} AND client_ip_key <= {last}"
         ));
     }
-    if let Some(target) = query.target.as_deref().and_then(TextMatch::parse) {
-        let ph = b.text(&target.key_needle());
-        b.clauses.push(dialect.contains("target_keys", &ph));
-    }
-    b.equals(
-        "country",
-        query
-            .country
-            .as_deref()
-            .map(aoc_model::actor_key)
-            .as_deref(),
-    );
     if let Some(tag) = &query.tag {
         let ph = b.bind(Bind::Text(crate::codec::clean_text(tag).into_owned()));
         b.clauses.push(format!(
@@ -267,6 +331,10 @@ pub fn event_filter<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) 
         ));
     }
     b.equals("result", query.result.map(|r| r.as_str()));
+    if let Some(result) = query.exclude.result {
+        let ph = b.text(result.as_str());
+        b.clauses.push(format!("result <> {ph}"));
+    }
     if let Some(text) = &query.text {
         let ph = b.bind(Bind::Text(dialect.text_query(text)));
         let condition = dialect.text_match(&ph);
@@ -467,8 +535,9 @@ pub(crate) mod tests {
         let sql = event_filter(&query, &Numbered);
         assert_eq!(
             sql.where_sql,
-            "strpos(lower(operation), $1) > 0 AND (strpos(actor_keys, $2) > 0 OR actor_upn IN \
-             (SELECT n.upn FROM actor_names n WHERE strpos(n.name, $3) > 0)) AND search @@ $4"
+            "(strpos(lower(operation), $1) > 0) AND (strpos(coalesce(actor_keys, ''), $2) > 0 OR \
+             (actor_upn IS NOT NULL AND actor_upn IN \
+             (SELECT n.upn FROM actor_names n WHERE strpos(n.name, $3) > 0))) AND search @@ $4"
         );
         assert_eq!(sql.binds[0], Bind::Text("'; drop table events; --".into()));
         assert_eq!(sql.binds[1], Bind::Text("admin.kim@contoso.com".into()));

@@ -45,30 +45,35 @@ pub struct EventFilters {
     /// Tenant id (the Entra tenant's GUID, or the name an import was given).
     #[param(example = "8f3c2a1e-5b7d-4e9a-9c21-6d4f0b7a3e58")]
     tenant: Option<String>,
-    /// The path the event came through: `graph.directory_audits`, `graph.sign_ins`,
-    /// `graph.intune_audit`, `o365.Audit.Exchange`, `import`…
+    /// A path the event was seen via: `graph.directory_audits`, `graph.sign_ins`,
+    /// `graph.intune_audit`, `o365.Audit.Exchange`, `import`… Like every name filter: part of
+    /// a name in any case, a whole name in double quotes, or a pattern with `*`.
     #[param(example = "graph.directory_audits")]
     source: Option<String>,
     /// The Microsoft 365 service: `Entra ID`, `Exchange`, `SharePoint`, `OneDrive`, `Teams`,
     /// `Intune`…
     #[param(example = "Exchange")]
     service: Option<String>,
-    /// The exact operation name (`Add member to role.`, `New-InboxRule`), or the start of one
-    /// followed by `*` (`Set-*`). Case matters, as in the names themselves.
+    /// The operation: part of a name in any case (`inboxrule`), a whole name in double quotes
+    /// (`"Set-Mailbox"`), or a pattern with `*` (`Set-*`). The unified log's final period
+    /// (`Add member to role.`) may be written or not.
     #[param(example = "New-InboxRule")]
     operation: Option<String>,
-    /// Who did it: a user principal name, or an object id when the value is a GUID; any case.
+    /// Who did it: part of a user principal name, display name or object id in any case, or a
+    /// whole one in double quotes; also every event of a person whose records elsewhere carry
+    /// the display name asked for.
     #[param(example = "lee.gomez@contoso.com")]
     actor: Option<String>,
-    /// What it was done to: a target's object id, user principal name or name, whole and in
-    /// any case.
+    /// What it was done to: part of a target's object id, user principal name or name in any
+    /// case, or a whole one in double quotes.
     #[param(example = "Global Administrator")]
     target: Option<String>,
     /// The client address (`203.0.113.7`; `1.2.3.4:5678`, `[2001:db8::1]:443` and
     /// `::ffff:1.2.3.4` are understood) or a CIDR block (`203.0.113.0/24`).
     #[param(example = "203.0.113.0/24")]
     ip: Option<String>,
-    /// The country or region the source reported (`US`, `FR`), any case.
+    /// The country or region the source reported (`US`, `FR`), any case, or its name
+    /// (`France`).
     #[param(example = "US")]
     country: Option<String>,
     /// The outcome of the operation.
@@ -84,6 +89,22 @@ pub struct EventFilters {
     /// Newest (default) or oldest first.
     #[param(inline, value_type = Option<SortOrder>)]
     order: Option<String>,
+    /// Leaves out events seen via this source (read as `source`).
+    not_source: Option<String>,
+    /// Leaves out events of this service (read as `service`).
+    not_service: Option<String>,
+    /// Leaves out this operation (read as `operation`).
+    #[param(example = "\"UserLoggedIn\"")]
+    not_operation: Option<String>,
+    /// Leaves out this actor (read as `actor`).
+    not_actor: Option<String>,
+    /// Leaves out events done to this target (read as `target`).
+    not_target: Option<String>,
+    /// Leaves out this country (read as `country`).
+    not_country: Option<String>,
+    /// Leaves out this outcome.
+    #[param(value_type = Option<EventResult>)]
+    not_result: Option<String>,
 }
 
 /// Paging of `GET /api/events`.

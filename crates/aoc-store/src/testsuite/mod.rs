@@ -178,6 +178,23 @@ fn expected(events: &[Event], query: &EventQuery) -> Vec<EventId> {
 
 /// The events a correct engine finds for `query`, in no order.
 fn reference_matches<'a>(events: &'a [Event], query: &EventQuery) -> Vec<&'a Event> {
+    let included = EventQuery {
+        exclude: aoc_model::Exclusions::default(),
+        ..query.clone()
+    };
+    let mut out = reference_included(events, &included);
+    for exclusion in query.exclude.as_filters() {
+        let dropped: HashSet<EventId> = reference_included(events, &exclusion)
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        out.retain(|e| !dropped.contains(&e.id));
+    }
+    out
+}
+
+/// [`reference_matches`] of a query without exclusions.
+fn reference_included<'a>(events: &'a [Event], query: &EventQuery) -> Vec<&'a Event> {
     let named = named_upns(events, query);
     let others = EventQuery {
         actor: None,
@@ -477,6 +494,40 @@ fn filter_cases(events: &[Event]) -> Vec<(&'static str, EventQuery)> {
             "service, a pattern",
             EventQuery {
                 service: Some("*point".into()),
+                ..q()
+            },
+        ),
+        (
+            "not an operation",
+            EventQuery {
+                exclude: aoc_model::Exclusions {
+                    operation: Some("\"UserLoggedIn\"".into()),
+                    ..Default::default()
+                },
+                ..q()
+            },
+        ),
+        (
+            "Exchange but not by one person, nor failed",
+            EventQuery {
+                service: Some("exchange".into()),
+                exclude: aoc_model::Exclusions {
+                    actor: Some("dana.park".into()),
+                    result: Some(EventResult::Failure),
+                    ..Default::default()
+                },
+                ..q()
+            },
+        ),
+        (
+            "not a country, not a source, not a target",
+            EventQuery {
+                exclude: aoc_model::Exclusions {
+                    country: Some("FR".into()),
+                    source: Some("o365".into()),
+                    target: Some("contoso".into()),
+                    ..Default::default()
+                },
                 ..q()
             },
         ),
