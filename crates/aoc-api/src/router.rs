@@ -27,8 +27,8 @@ use crate::auth::{self, Role, require};
 use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{
-    aggregations, annotations, ask, audit_trail, client_config, events, explain, export, fetch,
-    health, jobs, me, sources, webhooks,
+    aggregations, annotations, ask, audit_trail, client_config, events, explain, export, facets,
+    fetch, health, jobs, me, sources, webhooks,
 };
 use crate::telemetry::{self, REQUEST_ID};
 use crate::ui;
@@ -62,6 +62,7 @@ fn api(state: &Api) -> OpenApiRouter<Api> {
     let reader = OpenApiRouter::default()
         .routes(routes!(events::list))
         .routes(routes!(aggregations::aggregations))
+        .routes(routes!(facets::facets))
         .routes(routes!(events::event_detail))
         .routes(routes!(annotations::list_tags))
         .routes(routes!(sources::list))

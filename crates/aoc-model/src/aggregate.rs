@@ -229,3 +229,46 @@ mod tests {
         assert!((a.failure_rate - 0.2).abs() < 1e-9);
     }
 }
+
+/// A field the events can be broken down by beside the results (a facet): its values with
+/// counts, a click away from including or excluding them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Facet {
+    Operation,
+    Actor,
+    Service,
+    Result,
+    Country,
+    /// Every path an event was seen via counts (an event seen via two counts under both).
+    Source,
+    ClientIp,
+}
+
+impl Facet {
+    pub const ALL: [Facet; 7] = [
+        Self::Operation,
+        Self::Actor,
+        Self::Service,
+        Self::Result,
+        Self::Country,
+        Self::Source,
+        Self::ClientIp,
+    ];
+
+    /// The name the API uses, which is also the filter the values go to.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Operation => "operation",
+            Self::Actor => "actor",
+            Self::Service => "service",
+            Self::Result => "result",
+            Self::Country => "country",
+            Self::Source => "source",
+            Self::ClientIp => "ip",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name.trim())
+    }
+}

@@ -16,7 +16,7 @@ mod matching;
 mod query;
 pub mod search;
 
-pub use aggregate::{AggregateSpec, EventAggregates, TimeBucket, ValueCount};
+pub use aggregate::{AggregateSpec, EventAggregates, Facet, TimeBucket, ValueCount};
 pub use annotation::{
     Author, CommentBody, CommentBodyError, CommentId, DEFAULT_TAGS, MAX_COMMENT_CHARS,
     MAX_TAG_CHARS, Tag, TagError,

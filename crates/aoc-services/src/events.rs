@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use aoc_model::{
     AggregateSpec, CommentId, DEFAULT_TAGS, Event, EventAggregates, EventId, EventPage, EventQuery,
+    Facet,
 };
 use aoc_store::{Comment, TagRecord};
 
@@ -42,6 +43,14 @@ pub struct EventDetail {
     pub comments: Vec<Comment>,
 }
 
+/// The most frequent values of each facet asked for, by the facet's name (`operation`, `actor`,
+/// `service`, `result`, `country`, `source`, `ip`), which is also the filter a value goes to.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventFacets {
+    pub facets: std::collections::BTreeMap<String, Vec<aoc_model::ValueCount>>,
+}
+
 /// A tag in use or offered by default.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -70,6 +79,27 @@ impl Services {
             ..query.clone()
         };
         Ok(self.store.query_events(&query).await?)
+    }
+
+    /// The most frequent values of each of `facets` among the events that match `query`.
+    ///
+    /// # Errors
+    /// A caller without the Reader role; the store's errors.
+    pub async fn facets(
+        &self,
+        caller: &Caller,
+        query: &EventQuery,
+        facets: &[Facet],
+        top: u32,
+    ) -> ServiceResult<EventFacets> {
+        caller.require(Role::Reader)?;
+        let found = self.store.facets(query, facets, top).await?;
+        Ok(EventFacets {
+            facets: found
+                .into_iter()
+                .map(|(facet, values)| (facet.name().to_owned(), values))
+                .collect(),
+        })
     }
 
     /// Figures over the events that match `query`.

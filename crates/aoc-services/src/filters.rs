@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use aoc_model::aggregate::MAX_TOP;
 use aoc_model::search::SearchText;
 use aoc_model::{
-    AggregateSpec, Cursor, EventQuery, EventResult, Exclusions, IpRange, Order, QueryError, Tag,
-    TenantId, TextMatch, parse_client_ip,
+    AggregateSpec, Cursor, EventQuery, EventResult, Exclusions, Facet, IpRange, Order, QueryError,
+    Tag, TenantId, TextMatch, parse_client_ip,
 };
 
 use crate::error::ServiceError;
@@ -43,6 +43,39 @@ pub const FILTER_PARAMS: [&str; 22] = [
 pub const LIST_PARAMS: [&str; 2] = ["page_size", "cursor"];
 /// The figures' own arguments besides the filters.
 pub const AGGREGATION_PARAMS: [&str; 2] = ["interval", "top"];
+/// The facets' own arguments besides the filters.
+pub const FACET_PARAMS: [&str; 2] = ["fields", "top"];
+
+/// `fields` (a comma-separated list of facet names, every facet when absent) and `top` (1 to
+/// 100, default 10).
+///
+/// # Errors
+/// The argument at fault.
+pub fn facet_spec(p: &Params) -> Result<(Vec<Facet>, u32), ServiceError> {
+    let fields = p
+        .parsed("fields", |v| {
+            v.split(',')
+                .map(|name| {
+                    Facet::parse(name).ok_or_else(|| {
+                        let names: Vec<&str> = Facet::ALL.iter().map(|f| f.name()).collect();
+                        format!(
+                            "unknown facet {:?}: expected some of {}",
+                            name.trim(),
+                            names.join(", ")
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?
+        .unwrap_or_else(|| Facet::ALL.to_vec());
+    let top = p
+        .parsed("top", |v| match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
+            _ => Err(format!("expected a whole number from 1 to {MAX_TOP}")),
+        })?
+        .unwrap_or(10);
+    Ok((fields, top))
+}
 
 /// The filters followed by `extra`: the names one use case takes.
 pub fn with_filters(extra: &[&'static str]) -> Vec<&'static str> {

@@ -459,6 +459,44 @@ impl AggregateSql {
     }
 }
 
+impl AggregateSql {
+    /// The `top` most frequent values of `facet` (`value`, `n`), most frequent first, ties by
+    /// value's bytes.
+    pub fn facet<D: FilterDialect + ?Sized>(
+        &self,
+        dialect: &D,
+        facet: aoc_model::Facet,
+        top: u32,
+    ) -> String {
+        use aoc_model::Facet;
+        let w = &self.filter.where_sql;
+        let expr = match facet {
+            // Every path an event was seen via counts, as the source filter finds it.
+            Facet::Source => {
+                return format!(
+                    "SELECT value, count(*) AS n FROM (\
+                     SELECT source AS value FROM events WHERE {w} \
+                     UNION ALL SELECT s.source AS value FROM event_sightings s \
+                     WHERE s.event_id IN (SELECT id FROM events WHERE {w})) t \
+                     GROUP BY value ORDER BY n DESC, {} LIMIT {top}",
+                    dialect.byte_order("value")
+                );
+            }
+            Facet::Operation => "operation",
+            Facet::Actor => "coalesce(actor_upn, actor_id)",
+            Facet::Service => "service",
+            Facet::Result => "result",
+            Facet::Country => "country",
+            Facet::ClientIp => "client_ip",
+        };
+        format!(
+            "SELECT {expr} AS value, count(*) AS n FROM events WHERE ({w}) AND {expr} IS NOT NULL \
+             GROUP BY value ORDER BY n DESC, {} LIMIT {top}",
+            dialect.byte_order(expr)
+        )
+    }
+}
+
 /// The timeline interval for `spec` over the matching events' span, refusing more than
 /// [`aoc_model::aggregate::MAX_BUCKETS`] buckets.
 pub fn aggregate_interval(

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use aoc_model::{
     AggregateSpec, Author, CommentBody, CommentId, Event, EventAggregates, EventId, EventPage,
-    EventQuery, Seq, Tag, TenantId,
+    EventQuery, Facet, Seq, Tag, TenantId, ValueCount,
 };
 
 use crate::{
@@ -70,6 +70,15 @@ impl EventStore for InstrumentedStore {
         spec: &AggregateSpec,
     ) -> StoreResult<EventAggregates> {
         self.timed("aggregate_events", self.inner.aggregate_events(query, spec))
+            .await
+    }
+    async fn facets(
+        &self,
+        query: &EventQuery,
+        facets: &[Facet],
+        top: u32,
+    ) -> StoreResult<Vec<(Facet, Vec<ValueCount>)>> {
+        self.timed("facets", self.inner.facets(query, facets, top))
             .await
     }
     async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {

@@ -22,7 +22,9 @@ pub mod testsuite;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use aoc_model::{AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Seq};
+use aoc_model::{
+    AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Facet, Seq, ValueCount,
+};
 
 pub use annotations::{AnnotationStore, Comment, EventRef, TagCount, TagRecord};
 pub use audit_trail::{
@@ -102,6 +104,15 @@ pub trait EventStore: Send + Sync {
         query: &EventQuery,
         spec: &AggregateSpec,
     ) -> StoreResult<EventAggregates>;
+
+    /// The `top` most frequent values of each of `facets` among the events matching `query`
+    /// (its cursor and order ignored), most frequent first, ties by value; in `facets`' order.
+    async fn facets(
+        &self,
+        query: &EventQuery,
+        facets: &[Facet],
+        top: u32,
+    ) -> StoreResult<Vec<(Facet, Vec<ValueCount>)>>;
 
     async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>>;
 

@@ -121,6 +121,19 @@ pub struct EventPaging {
 const _: () = assert!(MAX_PAGE_SIZE == 500, "the documented page size range");
 const _: () = assert!(MAX_TOP == 100, "the documented top range");
 
+/// Which facets `GET /api/events/facets` computes, and how many values each.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FacetOptions {
+    /// Comma-separated facet names: `operation`, `actor`, `service`, `result`, `country`,
+    /// `source`, `ip` (every one when absent).
+    #[param(example = "operation,actor")]
+    fields: Option<String>,
+    /// Values per facet: 1 – 100, default 10.
+    #[param(minimum = 1, maximum = 100, default = 10)]
+    top: Option<u32>,
+}
+
 /// What `GET /api/events/aggregations` computes besides the totals.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

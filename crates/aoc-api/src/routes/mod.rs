@@ -6,6 +6,7 @@ pub mod client_config;
 pub mod events;
 pub mod explain;
 pub mod export;
+pub mod facets;
 pub mod fetch;
 pub mod health;
 pub mod jobs;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use aoc_model::{
-    AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Seq, TimeBucket,
+    AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Facet, Seq, TimeBucket,
     ValueCount,
 };
 
@@ -221,6 +221,36 @@ impl<E: SqlEngine> EventStore for E {
             buckets,
             top,
         ))
+    }
+
+    async fn facets(
+        &self,
+        query: &EventQuery,
+        facets: &[Facet],
+        top: u32,
+    ) -> StoreResult<Vec<(Facet, Vec<ValueCount>)>> {
+        let Some(dialect) = self.events_dialect(query).await? else {
+            return Ok(facets.iter().map(|f| (*f, Vec::new())).collect());
+        };
+        let sql = AggregateSql::new(query, &*dialect);
+        let mut out = Vec::with_capacity(facets.len());
+        for facet in facets {
+            let statement =
+                Statement::raw(sql.facet(&*dialect, *facet, top), sql.filter.binds.clone());
+            let values = self
+                .read(statement)
+                .await?
+                .into_iter()
+                .map(|mut row| {
+                    Ok(ValueCount {
+                        value: row.text("value")?,
+                        count: row.integer("n")? as u64,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            out.push((*facet, values));
+        }
+        Ok(out)
     }
 
     async fn get_event(&self, id: EventId) -> StoreResult<Option<Event>> {

@@ -67,6 +67,16 @@ pub fn unified_role_change() -> Event {
     )
 }
 
+/// Both paths' records of the fixtures' sign-in and role change, as collectors deliver them.
+pub fn twins() -> Vec<Event> {
+    vec![
+        graph_sign_in(),
+        unified_sign_in(),
+        graph_role_change(),
+        unified_role_change(),
+    ]
+}
+
 /// `event` with other fields in its raw record, normalized again under a new native id.
 fn variant(event: &Event, id: &str, changes: Value) -> Event {
     let mut raw = event.raw.clone();

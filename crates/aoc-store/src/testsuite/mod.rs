@@ -72,6 +72,7 @@ macro_rules! store_behaviour_suite {
             paging_returns_every_event_exactly_once,
             filters_match_the_reference,
             aggregates_match_the_reference,
+            facets_match_the_reference,
             full_text_matches_the_reference,
             hostile_input_is_harmless,
             nul_and_unicode_survive,
@@ -887,6 +888,67 @@ pub async fn aggregates_match_the_reference(store: &dyn Store) {
         ),
         "{too_fine:?}"
     );
+}
+
+/// The values of `facet` an event has, as the store counts them.
+fn facet_values(event: &Event, facet: aoc_model::Facet) -> Vec<String> {
+    use aoc_model::Facet;
+    let one = |v: Option<String>| v.into_iter().collect::<Vec<_>>();
+    match facet {
+        Facet::Operation => vec![event.operation.clone()],
+        Facet::Actor => one(event
+            .actor
+            .upn
+            .as_deref()
+            .or(event.actor.id.as_deref())
+            .map(aoc_model::actor_key)),
+        Facet::Service => vec![event.service.clone()],
+        Facet::Result => vec![event.result.as_str().to_owned()],
+        Facet::Country => one(aoc_model::country_key(
+            &event.location.as_ref().and_then(|l| l.country.clone()),
+        )),
+        Facet::Source => event.seen_via().map(str::to_owned).collect(),
+        Facet::ClientIp => one(event.client_ip.map(|ip| ip.to_string())),
+    }
+}
+
+pub async fn facets_match_the_reference(store: &dyn Store) {
+    let mut events = varied_events(120);
+    // Some activities seen via two paths: the source facet counts both.
+    events.extend(activities::twins());
+    insert(store, &events).await;
+    let stored = collect_pages(store, &EventQuery::default()).await;
+    assert!(stored.iter().any(|e| !e.also_seen_via.is_empty()));
+    for (name, query) in filter_cases(&events) {
+        let got = store
+            .facets(&query, &aoc_model::Facet::ALL, 5)
+            .await
+            .expect("facets");
+        // The reference over what was stored: its events carry every path they were seen via.
+        let matching: HashSet<EventId> = reference_matches(&stored, &query)
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        for (facet, values) in got {
+            let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+            for event in stored.iter().filter(|e| matching.contains(&e.id)) {
+                for value in facet_values(event, facet) {
+                    *counts.entry(value).or_default() += 1;
+                }
+            }
+            let mut want: Vec<ValueCount> = counts
+                .into_iter()
+                .map(|(value, count)| ValueCount { value, count })
+                .collect();
+            want.sort_by(|a, b| {
+                b.count
+                    .cmp(&a.count)
+                    .then(a.value.as_bytes().cmp(b.value.as_bytes()))
+            });
+            want.truncate(5);
+            assert_eq!(values, want, "case {name}, facet {}", facet.name());
+        }
+    }
 }
 
 pub async fn full_text_matches_the_reference(store: &dyn Store) {

@@ -23,13 +23,14 @@ use super::*;
 
 /// Every (method, path) the router serves and documents. A route added to the router shows up
 /// in the document by construction (`routes!`); this table makes the test say which.
-const ROUTES: [(&str, &str); 22] = [
+const ROUTES: [(&str, &str); 23] = [
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("GET", "/api/client-config"),
     ("GET", "/api/me"),
     ("GET", "/api/events"),
     ("GET", "/api/events/aggregations"),
+    ("GET", "/api/events/facets"),
     ("GET", "/api/events/export"),
     ("GET", "/api/events/{id}"),
     ("POST", "/api/events/{id}/tags"),
@@ -525,6 +526,25 @@ async fn every_documented_route_answers_as_documented() {
             None,
             400,
         )
+        .await;
+
+    let facets = ("GET", "/api/events/facets");
+    let broken_down = judge
+        .expect(
+            &full,
+            facets,
+            "/api/events/facets?fields=operation,source&top=3&not_result=failure",
+            None,
+            200,
+        )
+        .await;
+    assert!(
+        broken_down.json()["facets"]["operation"]
+            .as_array()
+            .is_some_and(|v| !v.is_empty() && v.len() <= 3)
+    );
+    judge
+        .expect(&full, facets, "/api/events/facets?fields=colour", None, 400)
         .await;
 
     // Annotations, then the event that carries them.
