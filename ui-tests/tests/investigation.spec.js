@@ -87,6 +87,47 @@ test.describe("investigation", () => {
     await expect(changes).toContainText(forwarding.changes[name].new);
   });
 
+  test("a facet click includes a value and another leaves one out", async ({ page, request }) => {
+    await page.goto(`/events?${windowQuery(win)}`);
+    const facets = await api(request, `/api/events/facets?${windowQuery(win)}&top=5`);
+    const [top] = facets.facets.operation;
+    const include = page.locator('[data-facet="operation"] [data-test=facet-include]').first();
+    await expect(include).toContainText(top.value);
+    await include.click();
+    await expect(page).toHaveURL(new RegExp(`operation=${encodeURIComponent(`"${top.value}"`).replace(/[()]/g, "\\$&")}`));
+    await expect(page.locator("[data-test=total]")).toContainText(`${top.count.toLocaleString("en-US")} events`);
+    const operations = await page.locator("table.events tbody tr td:nth-child(3)").allInnerTexts();
+    expect(new Set(operations)).toEqual(new Set([top.value]));
+
+    // Back to everything, then leave the failures out.
+    await page.goto(`/events?${windowQuery(win)}`);
+    const all = await api(request, `/api/events/aggregations?${windowQuery(win)}`);
+    const failures = facets.facets.result.find((v) => v.value === "failure");
+    test.skip(!failures, "no failure in this window");
+    await page.locator('[data-facet="result"] li', { hasText: "failure" }).locator("[data-test=facet-exclude]").click();
+    await expect(page).toHaveURL(/not_result=failure/);
+    await expect(page.locator('[data-test=active-filters] [data-filter="not_result"]')).toContainText("failure");
+    await expect(page.locator("[data-test=total]")).toContainText(`${(all.total - failures.count).toLocaleString("en-US")} events`);
+    const results = await page.locator("table.events tbody tr td:nth-child(7)").allInnerTexts();
+    expect(results).not.toContain("failure");
+  });
+
+  test("from an event, a pivot to everything by its actor", async ({ page, request }) => {
+    const [event] = (await api(request, `/api/events?${windowQuery(win)}&operation=UserLoginFailed&page_size=1`)).items;
+    await page.goto(`/events?${windowQuery(win)}&event=${event.id}`);
+    await page.click("[data-test=pivot-actor]");
+    await expect(page).toHaveURL(/actor=%22/);
+    await expect(page.locator('[data-test=active-filters] [data-filter="actor"]')).toContainText(event.actor.upn);
+    await expect(page.locator("table.events tbody tr").first()).toBeVisible();
+    const actors = await page.locator("table.events tbody tr td:nth-child(4)").allInnerTexts();
+    expect(new Set(actors)).toEqual(new Set([event.actor.upn]));
+    // And the events around it: ±5 minutes.
+    await page.goto(`/events?${windowQuery(win)}&event=${event.id}`);
+    await page.click("[data-test=pivot-around]");
+    await expect(page).toHaveURL(/from=.*to=/);
+    await expect(page.locator(`table.events tbody tr[data-event-id="${event.id}"]`)).toBeVisible();
+  });
+
   test("Ask declines a question that is not about the audit data", async ({ page }) => {
     await page.goto("/ask");
     await page.fill("[data-test=question]", "what is the weather");

@@ -4,7 +4,7 @@
 import { api } from "../core/api.js";
 import { actorFull, locationText, seenVia, targetFull } from "../core/format.js";
 import { component, session } from "../core/session.js";
-import { onVisit } from "../core/router.js";
+import { navigate, onVisit } from "../core/router.js";
 import { changesOf } from "./event-changes.js";
 import { signInFacts } from "./event-sign-in.js";
 import { tags } from "./event-tags.js";
@@ -90,6 +90,36 @@ export function eventPanelComponent() {
         this.closeDetail();
         e.preventDefault();
       }
+    },
+
+    // ---- Pivots: from this event to the others like it --------------------------------------
+
+    pivotValue(kind) {
+      const e = this.detail.event;
+      if (kind === "actor") return e.actor && (e.actor.upn || e.actor.id);
+      if (kind === "ip") return e.client_ip;
+      if (kind === "target") { const t = (e.targets || [])[0]; return t && (t.id || t.name); }
+      return null;
+    },
+    pivotable(kind) { return !!this.pivotValue(kind); },
+    /** Everything by this actor / from this address / on this target, over the last 30 days;
+     * or every event within five minutes of this one, by the same actor when it has one. */
+    pivot(kind) {
+      const e = this.detail.event;
+      const params = new URLSearchParams();
+      if (kind === "around") {
+        const at = new Date(e.timestamp).getTime();
+        params.set("from", new Date(at - 5 * 60 * 1000).toISOString());
+        params.set("to", new Date(at + 5 * 60 * 1000).toISOString());
+        const actor = this.pivotValue("actor");
+        if (actor) params.set("actor", `"${actor}"`);
+      } else {
+        params.set("hours", "720");
+        const value = this.pivotValue(kind);
+        params.set(kind, kind === "ip" ? value : `"${value}"`);
+      }
+      params.set("event", e.id);
+      return navigate("/events?" + params.toString());
     },
 
     actorFull,

@@ -4,12 +4,32 @@ import { fromInputValue, toInputValue } from "../core/format.js";
 
 export const PAGE_SIZE = 50;
 // The event filters the URL carries, by their API names.
-export const FILTERS = ["service", "operation", "actor", "target", "ip", "country", "source", "result", "tag", "q"];
+// Facets and chips can also leave a value out: `not_<filter>`.
+export const EXCLUDABLE = ["service", "operation", "actor", "target", "country", "source", "result"];
+export const FILTERS = ["service", "operation", "actor", "target", "ip", "country", "source", "result", "tag", "q",
+  ...EXCLUDABLE.map((name) => "not_" + name)];
 // How each filter is named on its chip.
 export const FILTER_LABELS = {
   service: "Service", operation: "Operation", actor: "Actor", target: "Target", ip: "IP address",
   country: "Country", source: "Source", result: "Result", tag: "Tag", q: "Search",
 };
+for (const name of EXCLUDABLE) FILTER_LABELS["not_" + name] = "Not " + FILTER_LABELS[name].toLowerCase();
+
+// The facets beside the results, by the filter their values go to.
+export const FACETS = [
+  { name: "operation", label: "Operation" },
+  { name: "actor", label: "Actor" },
+  { name: "service", label: "Service" },
+  { name: "result", label: "Result" },
+  { name: "country", label: "Country" },
+  { name: "source", label: "Source" },
+  { name: "ip", label: "IP address" },
+];
+
+/** A facet value as its filter takes it: names whole (in double quotes), the rest as they are. */
+export function facetFilterValue(facet, value) {
+  return ["result", "country", "ip"].includes(facet) ? value : `"${value}"`;
+}
 export const RANGE_PRESETS = [
   { value: "1", label: "Last hour" },
   { value: "24", label: "Last 24 hours" },
@@ -21,7 +41,9 @@ export const RANGE_PRESETS = [
 export const DEFAULT_RANGE = "168";
 
 export function emptyForm() {
-  return { range: DEFAULT_RANGE, from: "", to: "", service: "", operation: "", actor: "", target: "", ip: "", country: "", source: "", result: "", tag: "", q: "" };
+  const form = { range: DEFAULT_RANGE, from: "", to: "", service: "", operation: "", actor: "", target: "", ip: "", country: "", source: "", result: "", tag: "", q: "" };
+  for (const name of EXCLUDABLE) form["not_" + name] = "";
+  return form;
 }
 
 /**

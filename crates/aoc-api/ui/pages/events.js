@@ -6,7 +6,7 @@ import { session } from "../core/session.js";
 import { eventPanel } from "./event-panel.js";
 import { tags } from "./event-tags.js";
 import { drawChart, resizeChart } from "./events-chart.js";
-import { PAGE_SIZE, RANGE_PRESETS, activeFilters, emptyForm, filterQuery, filtersSet, fixedWindow, readFilters } from "./events-filters.js";
+import { FACETS, PAGE_SIZE, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, readFilters } from "./events-filters.js";
 
 export function eventsPage() {
   // The uPlot chart, kept out of Alpine's reactive data.
@@ -25,6 +25,9 @@ export function eventsPage() {
     loading: false,
     loadSeq: 0,
     totals: null,
+    totalsSeq: 0,
+    facets: null, // the most frequent values of each facet, for the search shown
+    facetList: FACETS,
     selectedIndex: -1,
     exporting: false,
     filtersOpen: false,
@@ -141,14 +144,38 @@ export function eventsPage() {
     },
 
     async loadTotals() {
+      // Only the newest search's figures may show: an older one's can answer later.
+      const seq = ++this.totalsSeq;
+      this.loadFacets(seq);
       try {
-        this.totals = await api("/api/events/aggregations?" + this.query(false));
+        const totals = await api("/api/events/aggregations?" + this.query(false));
+        if (seq !== this.totalsSeq) return;
+        this.totals = totals;
       } catch (e) {
+        if (seq !== this.totalsSeq) return;
         this.totals = null;
         // The table's own error says the same; a rate limit on the chart alone is shown.
         if (e.status === 429) this.fail(e);
       }
       this.$nextTick(() => this.drawChart());
+    },
+
+    async loadFacets(seq) {
+      try {
+        const answer = await api("/api/events/facets?top=5&" + this.query(false));
+        if (seq === this.totalsSeq) this.facets = answer.facets;
+      } catch (_) {
+        // The table and figures say what went wrong; the facets just stay away.
+        if (seq === this.totalsSeq) this.facets = null;
+      }
+    },
+    facetValues(name) { return (this.facets && this.facets[name]) || []; },
+    facetText(name, value) { return name === "country" ? value.toUpperCase() : value; },
+    /** A click on a facet value: only events with it (`exclude`: none with it). */
+    async pickFacet(name, value, exclude) {
+      this.form = { ...(this.applied || this.form) };
+      this.form[(exclude ? "not_" : "") + name] = facetFilterValue(name, value);
+      await this.applyFilters();
     },
 
     totalText() {
