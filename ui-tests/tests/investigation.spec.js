@@ -128,6 +128,45 @@ test.describe("investigation", () => {
     await expect(page.locator(`table.events tbody tr[data-event-id="${event.id}"]`)).toBeVisible();
   });
 
+  test("presets for the last 15 minutes, today and yesterday; oldest first; more rows a page", async ({ page, request }) => {
+    await page.goto("/events");
+    await page.selectOption("[data-test=f-range]", "today");
+    await expect(page).toHaveURL(/range=today/);
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const today = await api(request, `/api/events/aggregations?from=${midnight.toISOString()}&to=${new Date(Date.now() + 1000).toISOString()}`);
+    await expect.poll(async () => Number((await page.locator("[data-test=total]").innerText()).split(" ")[0].replace(/,/g, ""))).toBeGreaterThanOrEqual(Math.min(today.total, 1));
+    await page.selectOption("[data-test=f-range]", "yesterday");
+    await expect(page).toHaveURL(/range=yesterday/);
+    await page.reload();
+    await expect(page.locator("[data-test=f-range]")).toHaveValue("yesterday");
+
+    await page.goto(`/events?${windowQuery(win)}`);
+    await page.selectOption("[data-test=f-order]", "oldest");
+    await page.selectOption("[data-test=f-page-size]", "100");
+    await page.click("[data-test=apply]");
+    await expect(page).toHaveURL(/order=oldest/);
+    await expect(page).toHaveURL(/page_size=100/);
+    const expected = (await api(request, `/api/events?${windowQuery(win)}&order=oldest&page_size=100`)).items.map((e) => e.id);
+    await expect.poll(() => page.locator("table.events tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.eventId))).toEqual(expected);
+  });
+
+  test("keyboard: ? shows the keys, rows take Tab and Enter, j past the last row opens the next page", async ({ page }) => {
+    await page.goto(`/events?${windowQuery(win)}&page_size=25`);
+    await expect(page.locator("table.events tbody tr")).toHaveCount(25);
+    await page.keyboard.press("?");
+    await expect(page.locator("[data-test=keyboard-help]")).toBeVisible();
+    await page.keyboard.press("?");
+    await expect(page.locator("[data-test=keyboard-help]")).toBeHidden();
+    const first = page.locator("table.events tbody tr").first();
+    await first.focus();
+    await page.keyboard.press("Enter");
+    await expect(page.locator("[data-test=detail]")).toBeVisible();
+    await page.keyboard.press("Escape");
+    for (let i = 0; i < 25; i++) await page.keyboard.press("j");
+    await expect(page.locator("[data-test=page]")).toHaveText("Page 2");
+  });
+
   test("Ask declines a question that is not about the audit data", async ({ page }) => {
     await page.goto("/ask");
     await page.fill("[data-test=question]", "what is the weather");

@@ -78,6 +78,15 @@ pub fn index_text(event: &Event) -> String {
     if let Some(user_agent) = &event.user_agent {
         push(user_agent);
     }
+    // The city and country the panel shows are found by the search too.
+    if let Some(location) = &event.location {
+        for value in [&location.city, &location.state, &location.country]
+            .into_iter()
+            .flatten()
+        {
+            push(value);
+        }
+    }
     out
 }
 

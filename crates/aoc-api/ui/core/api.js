@@ -5,7 +5,10 @@
 const PARAM_LABELS = {
   ip: "IP address", q: "Search", from: "From", to: "To", hours: "Time range",
   operation: "Operation", actor: "Actor", service: "Service", result: "Result",
-  tag: "Tag", target: "Target", cursor: "Page", page_size: "Page size",
+  tag: "Tag", target: "Target", cursor: "Page", page_size: "Page size", country: "Country",
+  source: "Source", body: "Comment", question: "Question", fields: "Break down",
+  not_operation: "Not operation", not_actor: "Not actor", not_service: "Not service",
+  not_target: "Not target", not_country: "Not country", not_source: "Not source", not_result: "Not result",
 };
 
 /** An API answer that was not a success, in words a person can act on. */
@@ -18,10 +21,12 @@ export class ApiError extends Error {
   }
 }
 
-export function describeProblem(problem, status) {
+export function describeProblem(problem, status, method = "GET") {
   if (problem && Array.isArray(problem.invalid_params) && problem.invalid_params.length > 0) {
     const parts = problem.invalid_params.map((p) => `${PARAM_LABELS[p.name] || p.name} (${p.name}): ${p.reason}`);
-    return ["That filter is not valid.", parts.join("; ")];
+    // A search's parameters are its filters; what a change sends (a tag, a comment) is a value.
+    const what = method === "GET" ? "That filter is not valid." : "That value is not valid.";
+    return [what, parts.join("; ")];
   }
   if (status === 401) return ["You are signed out.", "Sign in again to continue."];
   if (status === 403) return ["Not allowed.", (problem && problem.detail) || "Your roles do not allow this."];
@@ -62,7 +67,7 @@ export async function api(path, options = {}) {
   if (!response.ok) {
     let problem = null;
     try { problem = await response.json(); } catch (_) { /* not JSON */ }
-    const [title, message] = describeProblem(problem, response.status);
+    const [title, message] = describeProblem(problem, response.status, options.method || "GET");
     throw new ApiError(title, message, requestId, response.status);
   }
   if (options.response) return response;

@@ -30,8 +30,12 @@ export const FACETS = [
 export function facetFilterValue(facet, value) {
   return ["result", "country", "ip"].includes(facet) ? value : `"${value}"`;
 }
+// Presets in whole hours are the API's `hours`; the named ones are the dashboard's own (`range=`).
 export const RANGE_PRESETS = [
+  { value: "15m", label: "Last 15 minutes" },
   { value: "1", label: "Last hour" },
+  { value: "today", label: "Today" },
+  { value: "yesterday", label: "Yesterday" },
   { value: "24", label: "Last 24 hours" },
   { value: "168", label: "Last 7 days" },
   { value: "720", label: "Last 30 days" },
@@ -39,9 +43,11 @@ export const RANGE_PRESETS = [
   { value: "custom", label: "Custom range" },
 ];
 export const DEFAULT_RANGE = "168";
+const NAMED_RANGES = ["15m", "today", "yesterday"];
+export const PAGE_SIZES = ["25", "50", "100", "200"];
 
 export function emptyForm() {
-  const form = { range: DEFAULT_RANGE, from: "", to: "", service: "", operation: "", actor: "", target: "", ip: "", country: "", source: "", result: "", tag: "", q: "" };
+  const form = { range: DEFAULT_RANGE, from: "", to: "", service: "", operation: "", actor: "", target: "", ip: "", country: "", source: "", result: "", tag: "", q: "", order: "newest", pageSize: "50" };
   for (const name of EXCLUDABLE) form["not_" + name] = "";
   return form;
 }
@@ -59,9 +65,13 @@ export function readFilters(params, utc) {
     form.from = toInputValue(params.get("from"), utc) || params.get("from") || "";
     form.to = toInputValue(params.get("to"), utc) || params.get("to") || "";
     rawRange = { from: params.get("from") || "", to: params.get("to") || "" };
+  } else if (NAMED_RANGES.includes(params.get("range"))) {
+    form.range = params.get("range");
   } else {
     form.range = params.get("hours") || DEFAULT_RANGE;
   }
+  if (params.get("order") === "oldest") form.order = "oldest";
+  if (PAGE_SIZES.includes(params.get("page_size"))) form.pageSize = params.get("page_size");
   return { form, rawRange, openId: params.get("event") };
 }
 
@@ -78,7 +88,7 @@ export function filterQuery({ form, rawRange, window }, forUrl, utc) {
     if (from) params.set("from", from);
     if (to) params.set("to", to);
   } else if (forUrl) {
-    params.set("hours", form.range);
+    params.set(NAMED_RANGES.includes(form.range) ? "range" : "hours", form.range);
   } else if (window) {
     params.set("from", window.from);
     params.set("to", window.to);
@@ -87,17 +97,25 @@ export function filterQuery({ form, rawRange, window }, forUrl, utc) {
     const value = (form[name] || "").trim();
     if (value) params.set(name, value);
   }
+  if (form.order === "oldest") params.set("order", "oldest");
+  if (forUrl && form.pageSize && form.pageSize !== "50") params.set("page_size", form.pageSize);
   return params.toString();
 }
 
-/** A preset range fixed to absolute times, from now; null for a custom range. */
-export function fixedWindow(range) {
+/** A preset range fixed to absolute times, from now; null for a custom range. "Today" and
+ * "yesterday" are the viewer's days (UTC's with the UTC switch on). */
+export function fixedWindow(range, utc) {
   if (range === "custom") return null;
   const now = new Date();
-  return {
-    from: new Date(now.getTime() - Number(range) * 3600 * 1000).toISOString(),
-    to: now.toISOString(),
-  };
+  const midnight = new Date(now);
+  if (utc) midnight.setUTCHours(0, 0, 0, 0); else midnight.setHours(0, 0, 0, 0);
+  const day = 24 * 3600 * 1000;
+  const [from, to] = {
+    "15m": [new Date(now.getTime() - 15 * 60 * 1000), now],
+    today: [midnight, now],
+    yesterday: [new Date(midnight.getTime() - day), midnight],
+  }[range] || [new Date(now.getTime() - Number(range) * 3600 * 1000), now];
+  return { from: from.toISOString(), to: to.toISOString() };
 }
 
 /** Every filter a search applies, as chips: `[{ name, label, value }]`. None is ever hidden. */

@@ -6,7 +6,7 @@ import { session } from "../core/session.js";
 import { eventPanel } from "./event-panel.js";
 import { tags } from "./event-tags.js";
 import { drawChart, resizeChart } from "./events-chart.js";
-import { FACETS, PAGE_SIZE, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, readFilters } from "./events-filters.js";
+import { FACETS, PAGE_SIZE, PAGE_SIZES, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, readFilters } from "./events-filters.js";
 
 export function eventsPage() {
   // The uPlot chart, kept out of Alpine's reactive data.
@@ -14,6 +14,7 @@ export function eventsPage() {
 
   return {
     rangePresets: RANGE_PRESETS,
+    pageSizes: PAGE_SIZES,
     form: emptyForm(),
     rawRange: null, // a custom range's times as the URL or the chart gave them, until edited
     window: null, // the search's fixed { from, to } for a preset range
@@ -31,6 +32,7 @@ export function eventsPage() {
     selectedIndex: -1,
     exporting: false,
     filtersOpen: false,
+    helpOpen: false,
 
     get tags() { return tags().list; },
 
@@ -102,7 +104,7 @@ export function eventsPage() {
     /** A new search: page one, and the preset fixed to absolute times, so later pages, the
      * chart and an export all see the same rows even while new events arrive. */
     async searchEvents() {
-      this.window = fixedWindow(this.form.range);
+      this.window = fixedWindow(this.form.range, session().utc);
       this.applied = { ...this.form };
       session().error = null;
       this.page = 0;
@@ -116,7 +118,8 @@ export function eventsPage() {
       this.loading = true;
       try {
         const cursor = this.cursors[this.page];
-        const query = this.query(false) + `&page_size=${PAGE_SIZE}` + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+        const size = Number((this.applied || this.form).pageSize) || PAGE_SIZE;
+        const query = this.query(false) + `&page_size=${size}` + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
         const page = await api("/api/events?" + query);
         if (seq !== this.loadSeq) return;
         this.events = page.items;
@@ -248,7 +251,8 @@ export function eventsPage() {
       eventPanel.open(this.events[index].id, true);
     },
 
-    /** `/` focuses the search; ↓ ↑ (j k) move through the rows. (Esc is the panel's.) */
+    /** `/` focuses the search; ↓ ↑ (j k) move through the rows, on to the next page; `?` shows
+     * the keys. (Esc is the panel's.) */
     onKey(e) {
       const typing = e.target && (e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA" || e.target.tagName === "SELECT");
       if (typing || e.key === "Escape" || !this.shown()) return;
@@ -256,9 +260,17 @@ export function eventsPage() {
         e.preventDefault();
         this.$refs.search.focus();
         this.$refs.search.select();
+      } else if (e.key === "?") {
+        e.preventDefault();
+        this.helpOpen = !this.helpOpen;
       } else if (e.key === "ArrowDown" || e.key === "j") {
         e.preventDefault();
-        this.select(Math.min(this.events.length - 1, this.selectedIndex + 1));
+        if (this.selectedIndex >= this.events.length - 1 && this.nextCursor) {
+          // Past the last row: the next page, from its first row.
+          this.olderPage().then(() => this.select(0));
+        } else {
+          this.select(Math.min(this.events.length - 1, this.selectedIndex + 1));
+        }
       } else if (e.key === "ArrowUp" || e.key === "k") {
         e.preventDefault();
         this.select(Math.max(0, this.selectedIndex - 1));
