@@ -167,6 +167,20 @@ test.describe("investigation", () => {
     await expect(page.locator("[data-test=page]")).toHaveText("Page 2");
   });
 
+  test("a value field suggests values from the data, with counts, as you type", async ({ page, request }) => {
+    await page.goto(`/events?${windowQuery(win)}`);
+    await page.fill("[data-test=f-operation]", "inbox");
+    const options = page.locator("#suggest-operation option");
+    await expect.poll(() => options.count()).toBeGreaterThan(0);
+    const values = await options.evaluateAll((list) => list.map((o) => [o.value, o.textContent]));
+    const facets = await api(request, `/api/events/facets?${windowQuery(win)}&fields=operation&top=8&operation=inbox`);
+    expect(values.map(([v]) => v)).toEqual(facets.facets.operation.map((v) => v.value));
+    for (const [value, text] of values) {
+      expect(value.toLowerCase()).toContain("inbox");
+      expect(text).toMatch(/\(\d[\d,]*\)$/);
+    }
+  });
+
   test("Ask declines a question that is not about the audit data", async ({ page }) => {
     await page.goto("/ask");
     await page.fill("[data-test=question]", "what is the weather");

@@ -11,6 +11,8 @@ import { FACETS, PAGE_SIZE, PAGE_SIZES, RANGE_PRESETS, activeFilters, emptyForm,
 export function eventsPage() {
   // The uPlot chart, kept out of Alpine's reactive data.
   let chart = null;
+  // One pending suggestion request per field, replaced as the person types.
+  const suggestTimers = {};
 
   return {
     rangePresets: RANGE_PRESETS,
@@ -28,6 +30,7 @@ export function eventsPage() {
     totals: null,
     totalsSeq: 0,
     facets: null, // the most frequent values of each facet, for the search shown
+    suggestions: { service: [], operation: [], actor: [], source: [], country: [] },
     facetList: FACETS,
     selectedIndex: -1,
     exporting: false,
@@ -172,6 +175,24 @@ export function eventsPage() {
         if (seq === this.totalsSeq) this.facets = null;
       }
     },
+    /** Values from the data, with counts, for what is being typed in `field` (within the rest
+     * of the search shown). */
+    suggest(field) {
+      clearTimeout(suggestTimers[field]);
+      suggestTimers[field] = setTimeout(async () => {
+        const typed = (this.form[field] || "").trim();
+        const base = { ...(this.applied || this.form), [field]: typed };
+        const query = filterQuery({ form: base, rawRange: this.rawRange, window: this.window }, false, session().utc);
+        try {
+          const answer = await api(`/api/events/facets?fields=${field}&top=8&` + query);
+          this.suggestions[field] = answer.facets[field] || [];
+        } catch (_) {
+          this.suggestions[field] = [];
+        }
+      }, 250);
+    },
+    suggestionText(v) { return `${v.value} (${Number(v.count).toLocaleString()})`; },
+
     facetValues(name) { return (this.facets && this.facets[name]) || []; },
     facetText(name, value) { return name === "country" ? value.toUpperCase() : value; },
     /** A click on a facet value: only events with it (`exclude`: none with it). */
