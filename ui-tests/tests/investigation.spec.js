@@ -181,6 +181,29 @@ test.describe("investigation", () => {
     }
   });
 
+  test("a saved search is reopened after a reload, its range still relative", async ({ page, request }) => {
+    const name = `Failures today ${Date.now()}`;
+    await page.goto("/events?range=today&result=failure");
+    await page.click("[data-test=save-search]");
+    await page.fill("[data-test=save-name]", name);
+    await page.check("[data-test=save-shared]");
+    await page.click("[data-test=save-confirm]");
+    await expect(page.locator("[data-test=save-form]")).toBeHidden();
+    const saved = (await api(request, "/api/saved-searches")).find((s) => s.name === name);
+    expect(saved.query).toContain("range=today");
+    expect(saved.shared).toBe(true);
+
+    await page.goto("/events");
+    await page.reload();
+    await page.selectOption("[data-test=saved-searches]", { label: `${name} (shared by ${saved.owner.name || saved.owner.id})` });
+    await expect(page).toHaveURL(/range=today/);
+    await expect(page).toHaveURL(/result=failure/);
+    await expect(page.locator('[data-test=active-filters] [data-filter="result"]')).toContainText("failure");
+    await expect(page.locator("[data-test=f-range]")).toHaveValue("today");
+    await page.click("[data-test=delete-saved]");
+    await expect.poll(async () => (await api(request, "/api/saved-searches")).some((s) => s.name === name)).toBe(false);
+  });
+
   test("Ask declines a question that is not about the audit data", async ({ page }) => {
     await page.goto("/ask");
     await page.fill("[data-test=question]", "what is the weather");

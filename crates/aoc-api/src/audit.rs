@@ -39,6 +39,9 @@ fn action(method: &Method, route: &str) -> Option<&'static str> {
     Some(match (method.as_str(), route) {
         ("GET", "/api/events") => actions::EVENTS_SEARCH,
         ("GET", "/api/events/aggregations") => actions::EVENTS_AGGREGATE,
+        ("GET", "/api/events/facets") => actions::EVENTS_FACETS,
+        ("POST", "/api/saved-searches") => actions::SEARCH_SAVE,
+        ("DELETE", "/api/saved-searches/{id}") => actions::SEARCH_DELETE,
         ("GET", "/api/events/export") => actions::EVENTS_EXPORT,
         ("GET", "/api/events/{id}") => actions::EVENTS_VIEW,
         ("POST", "/api/events/{id}/tags") => actions::TAG_ADD,

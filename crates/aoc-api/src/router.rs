@@ -28,7 +28,7 @@ use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{
     aggregations, annotations, ask, audit_trail, client_config, events, explain, export, facets,
-    fetch, health, jobs, me, sources, webhooks,
+    fetch, health, jobs, me, saved_searches, sources, webhooks,
 };
 use crate::telemetry::{self, REQUEST_ID};
 use crate::ui;
@@ -63,6 +63,8 @@ fn api(state: &Api) -> OpenApiRouter<Api> {
         .routes(routes!(events::list))
         .routes(routes!(aggregations::aggregations))
         .routes(routes!(facets::facets))
+        .routes(routes!(saved_searches::list, saved_searches::save))
+        .routes(routes!(saved_searches::delete))
         .routes(routes!(events::event_detail))
         .routes(routes!(annotations::list_tags))
         .routes(routes!(sources::list))

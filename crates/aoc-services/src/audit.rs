@@ -21,6 +21,9 @@ use crate::telemetry;
 pub mod actions {
     pub const EVENTS_SEARCH: &str = "events.search";
     pub const EVENTS_AGGREGATE: &str = "events.aggregate";
+    pub const EVENTS_FACETS: &str = "events.facets";
+    pub const SEARCH_SAVE: &str = "search.save";
+    pub const SEARCH_DELETE: &str = "search.delete";
     pub const EVENTS_EXPORT: &str = "events.export";
     /// Written when an export's stream ends, with the rows delivered.
     pub const EVENTS_EXPORT_COMPLETED: &str = "events.export.completed";

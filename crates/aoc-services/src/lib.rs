@@ -34,6 +34,7 @@ pub mod health;
 pub mod jobs;
 mod model_calls;
 pub mod params;
+pub mod saved_searches;
 pub mod sources;
 pub mod telemetry;
 

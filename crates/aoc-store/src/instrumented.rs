@@ -312,3 +312,23 @@ impl Store for InstrumentedStore {
         self.timed("ping", self.inner.ping()).await
     }
 }
+
+#[async_trait]
+impl crate::SavedSearchStore for InstrumentedStore {
+    async fn save_search(&self, search: &crate::NewSavedSearch) -> StoreResult<crate::SavedSearch> {
+        self.timed("save_search", self.inner.save_search(search))
+            .await
+    }
+    async fn saved_searches(&self, owner_id: &str) -> StoreResult<Vec<crate::SavedSearch>> {
+        self.timed("saved_searches", self.inner.saved_searches(owner_id))
+            .await
+    }
+    async fn get_saved_search(&self, id: uuid::Uuid) -> StoreResult<Option<crate::SavedSearch>> {
+        self.timed("get_saved_search", self.inner.get_saved_search(id))
+            .await
+    }
+    async fn delete_saved_search(&self, id: uuid::Uuid) -> StoreResult<bool> {
+        self.timed("delete_saved_search", self.inner.delete_saved_search(id))
+            .await
+    }
+}

@@ -15,6 +15,7 @@ pub mod filter;
 mod instrumented;
 mod jobs;
 mod payload;
+mod saved_searches;
 pub mod sql;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
@@ -51,6 +52,7 @@ pub use jobs::{
     ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, JobStatus, NewJob, abandoned_error,
     storable_json,
 };
+pub use saved_searches::{NewSavedSearch, SavedSearch, SavedSearchStore};
 
 /// The source of events imported from files (`aoc import`). Retention keeps them for its
 /// period counted from their import, not from when they happened: evidence imported for an
@@ -135,7 +137,7 @@ pub trait EventStore: Send + Sync {
 /// A complete storage engine.
 #[async_trait]
 pub trait Store:
-    EventStore + FetchStateStore + AnnotationStore + AuditTrailStore + JobQueue
+    EventStore + FetchStateStore + AnnotationStore + AuditTrailStore + SavedSearchStore + JobQueue
 {
     /// `sqlite` or `postgres`, for health output and logs.
     fn engine(&self) -> &'static str;

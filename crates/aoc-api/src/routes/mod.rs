@@ -11,5 +11,6 @@ pub mod fetch;
 pub mod health;
 pub mod jobs;
 pub mod me;
+pub mod saved_searches;
 pub mod sources;
 pub mod webhooks;

@@ -6,6 +6,7 @@ import { session } from "../core/session.js";
 import { eventPanel } from "./event-panel.js";
 import { tags } from "./event-tags.js";
 import { drawChart, resizeChart } from "./events-chart.js";
+import { savedSearches } from "./saved-searches.js";
 import { FACETS, PAGE_SIZE, PAGE_SIZES, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, readFilters } from "./events-filters.js";
 
 export function eventsPage() {
@@ -15,6 +16,7 @@ export function eventsPage() {
   const suggestTimers = {};
 
   return {
+    ...savedSearches(),
     rangePresets: RANGE_PRESETS,
     pageSizes: PAGE_SIZES,
     form: emptyForm(),
@@ -52,7 +54,7 @@ export function eventsPage() {
       this.form = form;
       this.rawRange = rawRange;
       const open = openId ? eventPanel.open(openId) : null;
-      await Promise.all([tags().load(), this.searchEvents(), open]);
+      await Promise.all([tags().load(), this.loadSaved(), this.searchEvents(), open]);
     },
 
     /** Coming back from another page keeps the filters. */

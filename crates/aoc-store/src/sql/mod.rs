@@ -24,6 +24,7 @@ mod events;
 mod fetch_state;
 mod people;
 mod row;
+mod saved_searches;
 
 use std::borrow::Cow;
 

@@ -11,6 +11,7 @@ pub mod engine;
 mod fetch_state;
 mod jobs;
 mod retention;
+mod saved;
 
 pub use activities::{
     a_directory_change_from_two_paths_is_one_event,
@@ -44,6 +45,7 @@ pub use jobs::{
     jobs_are_taken_oldest_first_and_by_one_worker_each,
 };
 pub use retention::imported_events_stay_for_the_retention_from_their_import;
+pub use saved::saved_searches_are_personal_or_shared;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -109,7 +111,8 @@ macro_rules! store_behaviour_suite {
             a_directory_change_from_two_paths_is_one_event,
             distinct_activities_sharing_a_user_and_second_stay_apart,
             retention_and_deletes_take_the_sightings,
-            imported_events_stay_for_the_retention_from_their_import
+            imported_events_stay_for_the_retention_from_their_import,
+            saved_searches_are_personal_or_shared
         );
         $crate::job_queue_behaviour_suite!($make);
     };

@@ -23,7 +23,7 @@ use super::*;
 
 /// Every (method, path) the router serves and documents. A route added to the router shows up
 /// in the document by construction (`routes!`); this table makes the test say which.
-const ROUTES: [(&str, &str); 23] = [
+const ROUTES: [(&str, &str); 26] = [
     ("GET", "/health"),
     ("GET", "/metrics"),
     ("GET", "/api/client-config"),
@@ -31,6 +31,9 @@ const ROUTES: [(&str, &str); 23] = [
     ("GET", "/api/events"),
     ("GET", "/api/events/aggregations"),
     ("GET", "/api/events/facets"),
+    ("GET", "/api/saved-searches"),
+    ("POST", "/api/saved-searches"),
+    ("DELETE", "/api/saved-searches/{id}"),
     ("GET", "/api/events/export"),
     ("GET", "/api/events/{id}"),
     ("POST", "/api/events/{id}/tags"),
@@ -546,6 +549,34 @@ async fn every_documented_route_answers_as_documented() {
     judge
         .expect(&full, facets, "/api/events/facets?fields=colour", None, 400)
         .await;
+
+    // Saved searches: saved, listed, refused when the query is no search, deleted once.
+    let save = ("POST", "/api/saved-searches");
+    let search =
+        json!({"name": "Failures today", "query": "range=today&result=failure", "shared": true});
+    judge.request_fits(save, &search);
+    let saved = judge
+        .expect(&full, save, "/api/saved-searches", Some(&search), 201)
+        .await;
+    let saved_id = saved.json()["id"].as_str().expect("id").to_owned();
+    let bad = json!({"name": "Bad", "query": "colour=blue"});
+    judge
+        .expect(&full, save, "/api/saved-searches", Some(&bad), 400)
+        .await;
+    let listed = judge
+        .expect(
+            &full,
+            ("GET", "/api/saved-searches"),
+            "/api/saved-searches",
+            None,
+            200,
+        )
+        .await;
+    assert!(listed.json().as_array().is_some_and(|l| l.len() == 1));
+    let delete = ("DELETE", "/api/saved-searches/{id}");
+    let path = format!("/api/saved-searches/{saved_id}");
+    judge.expect(&full, delete, &path, None, 204).await;
+    judge.expect(&full, delete, &path, None, 404).await;
 
     // Annotations, then the event that carries them.
     let add_tag = ("POST", "/api/events/{id}/tags");
