@@ -54,6 +54,16 @@ const NOT_NAMES: &[&str] = &[
     "tenant",
 ];
 
+/// Words that ask for failures.
+const FAILED: &[&str] = &[
+    "failed",
+    "failure",
+    "failures",
+    "unsuccessful",
+    "denied",
+    "blocked",
+];
+
 /// Words that make a question one about audit events even when it names no filter ("what
 /// happened", "show me the activity").
 const AUDIT_WORDS: &[&str] = &[
@@ -90,10 +100,10 @@ const AUDIT_WORDS: &[&str] = &[
     "account",
 ];
 
-/// Every other word the parser reads or may pass over without losing meaning: question words,
-/// connectives, and the vocabulary of its rules.
+/// Words that carry no filter of their own: question words, connectives and the time phrases'
+/// vocabulary (the time rule reads by position). Every other word is either read by a rule
+/// (see [`Words::any`]) or reported as ignored.
 const KNOWN_WORDS: &[&str] = &[
-    // Question words and connectives.
     "what",
     "which",
     "who",
@@ -191,33 +201,6 @@ const KNOWN_WORDS: &[&str] = &[
     "h",
     "d",
     "morning",
-    "night",
-    "overnight",
-    "weekend",
-    "weekends",
-    "after",
-    "out",
-    "outside",
-    "business",
-    "working",
-    "office",
-    "over",
-    "time",
-    "trend",
-    "trends",
-    "timeline",
-    "hourly",
-    "daily",
-    "number",
-    "count",
-    "top",
-    "common",
-    "kind",
-    "kinds",
-    "ip",
-    "ips",
-    "address",
-    "addresses",
     "one",
     "two",
     "three",
@@ -233,112 +216,13 @@ const KNOWN_WORDS: &[&str] = &[
     "created",
     "create",
     "creating",
-    "someone",
-    "anyone",
-    "did",
-    "happen",
-    "happened",
     "go",
     "went",
     "got",
-    "sign",
-    "signs",
-    "signin",
-    "signins",
-    "signed",
-    "login",
-    "logins",
-    "logon",
-    "logons",
-    "logged",
-    "ins",
-    // Topics.
-    "failed",
-    "failure",
-    "failures",
-    "unsuccessful",
-    "denied",
-    "blocked",
-    "declined",
-    "rejected",
-    "refused",
-    "errors",
-    "failing",
-    "successful",
-    "succeeded",
-    "success",
-    "role",
-    "roles",
-    "file",
-    "files",
-    "document",
-    "documents",
-    "deleted",
-    "delete",
-    "deletes",
-    "deletion",
-    "deletions",
-    "removed",
-    "download",
-    "downloads",
-    "downloaded",
-    "downloading",
-    "forwarding",
-    "forward",
-    "forwards",
-    "forwarded",
-    "inbox",
-    "rule",
-    "rules",
-    "mail",
-    "consent",
-    "consents",
-    "consented",
-    "granted",
-    "grant",
-    "app",
-    "apps",
-    "application",
-    "password",
-    "passwords",
-    "reset",
-    "resets",
-    "anonymous",
-    "link",
-    "links",
-    "shared",
-    "sharing",
-    "mfa",
-    "2fa",
-    "multifactor",
-    "multi",
-    "factor",
-    "strong",
-    "authentication",
-    "exchange",
-    "mailbox",
-    "mailboxes",
-    "outlook",
-    "sharepoint",
-    "onedrive",
-    "teams",
-    "intune",
-    "device",
-    "devices",
-    "entra",
-    "aad",
-    "azure",
-    "ad",
-    "active",
-    "directory",
-    "service",
-    "services",
-    "country",
-    "countries",
-    "external",
-    "guest",
-    "guests",
-    "privileged",
+    "user",
+    "users",
+    "happen",
+    "happened",
 ];
 
 /// Turns `question` into an [`Intent`], reading relative times against `now`, in UTC.
@@ -385,14 +269,7 @@ pub fn parse_question_in(question: &str, now: DateTime<Utc>, utc_offset_minutes:
     }
 
     // Topics, most specific first.
-    let failed = words.any(&[
-        "failed",
-        "failure",
-        "failures",
-        "unsuccessful",
-        "denied",
-        "blocked",
-    ]);
+    let failed = words.any(FAILED);
     let sign_ins = words.any(&["signin", "signins", "login", "logins", "logon", "logons"])
         || words.phrase("sign in")
         || words.phrase("sign ins")
@@ -518,6 +395,8 @@ pub fn parse_question_in(question: &str, now: DateTime<Utc>, utc_offset_minutes:
 struct Words {
     raw: Vec<String>,
     plain: Vec<String>,
+    /// The plain words a rule read (by position): the rest, less connectives, were ignored.
+    used: std::cell::RefCell<std::collections::BTreeSet<usize>>,
 }
 
 impl Words {
@@ -548,11 +427,20 @@ impl Words {
             .filter(|w| !w.is_empty())
             .map(str::to_owned)
             .collect();
-        Self { raw, plain }
+        Self {
+            raw,
+            plain,
+            used: Default::default(),
+        }
     }
 
+    /// Whether one of `words` occurs; those that do count as read.
     fn any(&self, words: &[&str]) -> bool {
-        self.plain.iter().any(|w| words.contains(&w.as_str()))
+        let found: Vec<usize> = (0..self.plain.len())
+            .filter(|i| words.contains(&self.plain[*i].as_str()))
+            .collect();
+        self.used.borrow_mut().extend(found.iter().copied());
+        !found.is_empty()
     }
 
     /// Whether the words of `phrase` appear one after another.
@@ -562,9 +450,12 @@ impl Words {
 
     fn position(&self, phrase: &str) -> Option<usize> {
         let wanted: Vec<&str> = phrase.split(' ').collect();
-        self.plain
+        let at = self
+            .plain
             .windows(wanted.len())
-            .position(|w| w.iter().zip(&wanted).all(|(a, b)| a == b))
+            .position(|w| w.iter().zip(&wanted).all(|(a, b)| a == b))?;
+        self.used.borrow_mut().extend(at..at + wanted.len());
+        Some(at)
     }
 
     /// The word after `index`, if any.
@@ -642,7 +533,7 @@ impl Words {
     /// The words of the question that no rule read and that say something: reported, so an
     /// answer never pretends to have understood them.
     fn ignored(&self, filters: &BTreeMap<String, String>) -> Vec<String> {
-        let used: Vec<String> = filters
+        let values: Vec<String> = filters
             .values()
             .flat_map(|v| {
                 v.to_lowercase()
@@ -661,13 +552,14 @@ impl Words {
                     .collect()
             })
             .unwrap_or_default();
+        let used = self.used.borrow();
         let mut out: Vec<String> = Vec::new();
-        for word in &self.plain {
+        for (i, word) in self.plain.iter().enumerate() {
             let w = word.as_str();
-            let known = KNOWN_WORDS.contains(&w)
-                || AUDIT_WORDS.contains(&w)
+            let known = used.contains(&i)
+                || KNOWN_WORDS.contains(&w)
                 || NOT_NAMES.contains(&w)
-                || used.iter().any(|u| u == w || u.contains(w))
+                || values.iter().any(|v| v == w || v.contains(w))
                 || country_words.contains(&w)
                 || w.chars().all(|c| c.is_ascii_digit() || "-:./".contains(c))
                 || w.len() < 2;

@@ -38,6 +38,27 @@ struct Candidate {
     paths: Vec<String>,
 }
 
+impl Candidate {
+    /// `event`, stored as an event, seen via its own path.
+    fn of(event: &Event) -> Self {
+        Self {
+            id: event.id,
+            paths: vec![path_of(event.dedupe_key.as_str()).to_owned()],
+        }
+    }
+}
+
+/// The event of `list` that `event`'s record joins — one not yet seen via its path, never the
+/// record's own — marked as seen via it now; `None` when there is none (it stands alone).
+fn claim(list: &mut [Candidate], event: &Event) -> Option<EventId> {
+    let path = path_of(event.dedupe_key.as_str());
+    let candidate = list
+        .iter_mut()
+        .find(|c| c.id != event.id && !c.paths.iter().any(|p| p == path))?;
+    candidate.paths.push(path.to_owned());
+    Some(candidate.id)
+}
+
 /// `$first, $first+1, …` for `n` values.
 fn placeholders(dialect: Dialect, first: usize, n: usize) -> String {
     (first..first + n)
@@ -92,20 +113,12 @@ pub async fn join_activities<'a>(
             // Stored as an event already: the write reports it as a duplicate.
             continue;
         }
-        let path = path_of(event.dedupe_key.as_str());
         let list = candidates.entry(key.clone()).or_default();
-        if let Some(candidate) = list
-            .iter_mut()
-            .find(|c| c.id != event.id && !c.paths.iter().any(|p| p == path))
-        {
-            candidate.paths.push(path.to_owned());
-            sightings.push((candidate.id, event));
+        if let Some(joined) = claim(list, event) {
+            sightings.push((joined, event));
             skip[*i] = true;
         } else if !list.iter().any(|c| c.id == event.id) {
-            list.push(Candidate {
-                id: event.id,
-                paths: vec![path.to_owned()],
-            });
+            list.push(Candidate::of(event));
         }
     }
     let joined = sightings.len() as u64;
@@ -335,27 +348,19 @@ pub async fn merge_stored_activities<E: SqlEngine + ?Sized>(engine: &E) -> Store
                 tx.execute(clear).await?;
                 continue;
             };
-            let path = path_of(event.dedupe_key.as_str());
             let list = candidates.entry(key.clone()).or_default();
-            if let Some(candidate) = list
-                .iter_mut()
-                .find(|c| c.id != event.id && !c.paths.iter().any(|p| p == path))
-            {
-                candidate.paths.push(path.to_owned());
+            if let Some(joined) = claim(list, event) {
                 let at = event.ingested_at.unwrap_or_else(Utc::now);
-                tx.execute(insert_sighting(dialect, candidate.id, event, at)?)
+                tx.execute(insert_sighting(dialect, joined, event, at)?)
                     .await?;
-                for statement in move_annotations(dialect, event.id, candidate.id) {
+                for statement in move_annotations(dialect, event.id, joined) {
                     tx.execute(statement).await?;
                 }
                 let delete = Statement::new(dialect, "DELETE FROM events WHERE seq = $1").bind(seq);
                 tx.execute(delete).await?;
                 merged += 1;
             } else {
-                list.push(Candidate {
-                    id: event.id,
-                    paths: vec![path.to_owned()],
-                });
+                list.push(Candidate::of(event));
                 let set = Statement::new(
                     dialect,
                     "UPDATE events SET activity_key = $1 WHERE seq = $2",

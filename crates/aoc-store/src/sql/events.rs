@@ -51,6 +51,18 @@ pub async fn write_in_chunks(
     Ok(new)
 }
 
+/// Rows of `value` and `n` (a top list, a facet).
+fn value_counts(rows: Vec<Row>) -> StoreResult<Vec<ValueCount>> {
+    rows.into_iter()
+        .map(|mut row| {
+            Ok(ValueCount {
+                value: row.text("value")?,
+                count: row.integer("n")? as u64,
+            })
+        })
+        .collect()
+}
+
 /// Rebuilds the event of a row selected with [`SELECT_COLUMNS`].
 pub(super) fn decode_row(mut row: Row, with_raw: bool) -> StoreResult<Event> {
     let stored = StoredRow {
@@ -199,17 +211,10 @@ impl<E: SqlEngine> EventStore for E {
             .collect::<StoreResult<Vec<_>>>()?;
         let mut top: [Vec<ValueCount>; 3] = Default::default();
         for (list, column) in top.iter_mut().zip(TopColumn::ALL) {
-            *list = self
-                .read(statement(sql.top(&*dialect, column, spec.top)))
-                .await?
-                .into_iter()
-                .map(|mut row| {
-                    Ok(ValueCount {
-                        value: row.text("value")?,
-                        count: row.integer("n")? as u64,
-                    })
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
+            *list = value_counts(
+                self.read(statement(sql.top(&*dialect, column, spec.top)))
+                    .await?,
+            )?;
         }
         Ok(EventAggregates::assemble(
             total as u64,
@@ -237,18 +242,7 @@ impl<E: SqlEngine> EventStore for E {
         for facet in facets {
             let statement =
                 Statement::raw(sql.facet(&*dialect, *facet, top), sql.filter.binds.clone());
-            let values = self
-                .read(statement)
-                .await?
-                .into_iter()
-                .map(|mut row| {
-                    Ok(ValueCount {
-                        value: row.text("value")?,
-                        count: row.integer("n")? as u64,
-                    })
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
-            out.push((*facet, values));
+            out.push((*facet, value_counts(self.read(statement).await?)?));
         }
         Ok(out)
     }

@@ -159,6 +159,22 @@ async fn serve_api(store: Arc<dyn Store>, collector: Collector) -> String {
     base
 }
 
+/// The stored events of `tenant` with event time in `[from, to)`.
+async fn in_window(
+    store: &dyn Store,
+    tenant: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<aoc_model::Event> {
+    let query = EventQuery {
+        tenant: Some(TenantId::new(tenant)),
+        from: Some(from),
+        to: Some(to),
+        ..EventQuery::default()
+    };
+    aoc_store::testsuite::collect_pages(store, &query).await
+}
+
 /// Every stored event of `tenant` with event time in `[from, to)`.
 async fn stored(
     store: &dyn Store,
@@ -166,13 +182,7 @@ async fn stored(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> BTreeSet<EventId> {
-    let query = EventQuery {
-        tenant: Some(TenantId::new(tenant)),
-        from: Some(from),
-        to: Some(to),
-        ..EventQuery::default()
-    };
-    let events = aoc_store::testsuite::collect_pages(store, &query).await;
+    let events = in_window(store, tenant, from, to).await;
     // An activity another path delivered too is one event; its other records count as stored.
     let tenant = TenantId::new(tenant);
     let ids: Vec<EventId> = events
@@ -200,13 +210,7 @@ async fn assert_one_event_per_activity(
     to: DateTime<Utc>,
 ) {
     use aoc_model::activity::{activity_key, path_of};
-    let query = EventQuery {
-        tenant: Some(TenantId::new(tenant)),
-        from: Some(from),
-        to: Some(to),
-        ..EventQuery::default()
-    };
-    let events = aoc_store::testsuite::collect_pages(store, &query).await;
+    let events = in_window(store, tenant, from, to).await;
     let joined = events
         .iter()
         .filter(|e| !e.also_seen_via.is_empty())
