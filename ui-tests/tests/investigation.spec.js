@@ -204,6 +204,23 @@ test.describe("investigation", () => {
     await expect.poll(async () => (await api(request, "/api/saved-searches")).some((s) => s.name === name)).toBe(false);
   });
 
+  test("after a zoom the range is named, and the chart's legend shows no dashes", async ({ page }) => {
+    await page.goto(`/events?${windowQuery(win)}`);
+    const over = page.locator("[data-test=chart] .u-over");
+    await expect(over).toBeVisible();
+    const values = page.locator("[data-test=chart] .u-legend .u-value");
+    for (const text of await values.allInnerTexts()) expect(text).not.toContain("--");
+    const box = await over.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await expect(page).toHaveURL(/from=.*&to=/);
+    await expect(page.locator("[data-test=f-range]")).toHaveValue("custom");
+    await expect(page.locator("[data-test=window]")).toContainText("–");
+    await expect(page.locator("[data-test=window]")).not.toHaveText("");
+  });
+
   test("Ask declines a question that is not about the audit data", async ({ page }) => {
     await page.goto("/ask");
     await page.fill("[data-test=question]", "what is the weather");

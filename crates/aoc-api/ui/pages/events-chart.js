@@ -11,6 +11,16 @@ function chartColors() {
   };
 }
 
+/** Tick steps of the counts axis: whole numbers only. */
+const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000];
+
+function countText(u, v) { return v == null ? "" : Math.round(v).toLocaleString(); }
+
+function bucketText(ts, utc) {
+  const d = new Date(ts * 1000);
+  return utc ? d.toISOString().slice(0, 16).replace("T", " ") + " UTC" : d.toLocaleString();
+}
+
 /**
  * Draws `timeline` (the aggregations' buckets) into `el`, replacing what was there; returns the
  * chart (null when there is nothing to draw). `onSelect(fromIso, toIso)` gets a dragged period.
@@ -32,11 +42,13 @@ export function drawChart(el, timeline, utc, onSelect) {
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true } },
     series: [
-      {},
-      { label: "Events", stroke: c.count, fill: c.count + "55", paths: bars, points: { show: false } },
-      { label: "Failures", stroke: c.fail, fill: c.fail + "88", paths: bars, points: { show: false } },
+      // The legend names the hovered bucket, and nothing (not "--") when none is.
+      { label: "Time", value: (u, ts) => (ts == null ? "" : bucketText(ts, utc)) },
+      { label: "Events", stroke: c.count, fill: c.count + "55", paths: bars, points: { show: false }, value: countText },
+      { label: "Failures", stroke: c.fail, fill: c.fail + "88", paths: bars, points: { show: false }, value: countText },
     ],
-    axes: [axis, { ...axis, size: 50 }],
+    // Counts are whole: no tick between 0 and 1.
+    axes: [axis, { ...axis, size: 50, incrs: WHOLE_STEPS, values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString() : "")) }],
     hooks: {
       setSelect: [(u) => {
         if (u.select.width < 5) return;

@@ -1,7 +1,7 @@
 // The Events page: filters (kept in the URL), the count-over-time chart, the events table with
 // keyset paging, keyboard moves, and export. A row opens in the event panel (event-panel.js).
 import { api } from "../core/api.js";
-import { actorText, seenVia, sourceText, targetText, toInputValue } from "../core/format.js";
+import { actorText, fromInputValue, seenVia, sourceText, targetText, toInputValue } from "../core/format.js";
 import { session } from "../core/session.js";
 import { eventPanel } from "./event-panel.js";
 import { tags } from "./event-tags.js";
@@ -210,9 +210,15 @@ export function eventsPage() {
       const rate = (this.totals.failure_rate * 100).toFixed(1);
       return `${n} events · ${rate}% failed`;
     },
+    /** The period the results cover: a preset's fixed window, or the custom range (a chart
+     * selection included) as the search has it. */
     windowText() {
-      if (!this.window) return "";
-      return `${this.fmtTime(this.window.from)} – ${this.fmtTime(this.window.to)}`;
+      const utc = session().utc;
+      const range = this.window
+        || this.rawRange
+        || { from: fromInputValue(this.form.from, utc), to: fromInputValue(this.form.to, utc) };
+      if (!range.from && !range.to) return "";
+      return `${range.from ? this.fmtTime(range.from) : "…"} – ${range.to ? this.fmtTime(range.to) : "now"}`;
     },
     actorText,
     sourceText,
