@@ -41,6 +41,25 @@ test("the audit trail lists what was done in AOC", async ({ page }) => {
   await expect(page).toHaveURL(/\/audit-trail$/);
   await expect(page.locator("[data-test=audit-page] tbody tr").first()).toBeVisible();
   await expect(page.locator("[data-test=audit-page]")).toContainText("events.search");
+
+  // A family of actions, as the placeholder says; the filters go to the URL and come back from it;
+  // each search shows what it asked for.
+  await page.fill("[data-test=a-action]", "events.*");
+  await page.click("[data-test=a-apply]");
+  await expect(page).toHaveURL(/\/audit-trail\?action=events\.\*/);
+  const actions = await page.locator("[data-test=audit-page] tbody tr td:nth-child(3)").allInnerTexts();
+  expect(actions.length).toBeGreaterThan(0);
+  for (const action of actions) expect(action.startsWith("events.")).toBe(true);
+  await expect(page.locator("[data-test=a-details]", { hasText: "q=audit-trail-check" }).first()).toBeVisible();
+  const who = (await page.locator("[data-test=audit-page] tbody tr td:nth-child(2)").first().innerText()).trim();
+  await page.reload();
+  await expect(page.locator("[data-test=a-action]")).toHaveValue("events.*");
+  // The actor by part of their name, in another case.
+  await page.fill("[data-test=a-actor]", who.slice(0, 4).toUpperCase());
+  await page.click("[data-test=a-apply]");
+  await expect(page.locator("[data-test=audit-page] tbody tr").first()).toBeVisible();
+  const people = await page.locator("[data-test=audit-page] tbody tr td:nth-child(2)").allInnerTexts();
+  for (const person of people) expect(person.toLowerCase()).toContain(who.slice(0, 4).toLowerCase());
 });
 
 test("an unknown page says so", async ({ page }) => {

@@ -20,6 +20,17 @@ pub const AUDIT_PARAMS: [&str; 7] = [
     "page_size",
 ];
 
+/// An action (`events.export`), or a family of them: `events.*` (as the dashboard suggests) or
+/// `events.` (what the store takes).
+fn action_filter(value: &str) -> Result<String, String> {
+    match value.strip_suffix('*') {
+        None if value.contains('*') => Err("`*` may only end a prefix: events.*".into()),
+        None => Ok(value.to_owned()),
+        Some(prefix) if prefix.ends_with('.') && !prefix.contains('*') => Ok(prefix.to_owned()),
+        Some(_) => Err("a family of actions is written with a dot and a star: events.*".into()),
+    }
+}
+
 /// The audit trail's query from its arguments.
 ///
 /// # Errors
@@ -29,7 +40,7 @@ pub fn audit_query(p: &Params) -> ServiceResult<AuditQuery> {
         from: p.parsed("from", parse_time)?,
         to: p.parsed("to", parse_time)?,
         actor: p.text("actor")?,
-        action: p.text("action")?,
+        action: p.parsed("action", action_filter)?,
         outcome: p.parsed("outcome", |v| {
             AuditOutcome::parse(v).ok_or_else(|| "expected success, denied or failed".to_owned())
         })?,

@@ -138,7 +138,8 @@ pub struct AuditQuery {
     pub from: Option<DateTime<Utc>>,
     /// Exclusive upper bound on `at`.
     pub to: Option<DateTime<Utc>>,
-    /// The actor's id, exactly.
+    /// The actor: their id exactly, or part of their name (a UPN or display name); case does
+    /// not matter for a value in ASCII letters.
     pub actor: Option<String>,
     /// An action exactly (`comment.add`), or every action under a prefix ending with a period
     /// (`comment.`).
@@ -166,7 +167,14 @@ impl AuditQuery {
     pub fn matches(&self, entry: &AuditEntry) -> bool {
         self.from.is_none_or(|from| entry.at >= from)
             && self.to.is_none_or(|to| entry.at < to)
-            && self.actor.as_ref().is_none_or(|a| *a == entry.actor.id)
+            && self.actor.as_ref().is_none_or(|a| {
+                *a == entry.actor.id
+                    || entry
+                        .actor
+                        .name
+                        .as_deref()
+                        .is_some_and(|name| name_matches(name, a))
+            })
             && self
                 .action
                 .as_deref()
@@ -180,6 +188,21 @@ impl AuditQuery {
 
 /// The prefix an action filter stands for, when it is one (`comment.`); `None` for an exact
 /// action.
+/// The actor filter on a name: part of it, in any case when the value is ASCII (both engines
+/// lowercase ASCII alike), else as written.
+fn name_matches(name: &str, value: &str) -> bool {
+    let value = value.trim();
+    if value.is_empty() {
+        return false;
+    }
+    if value.is_ascii() {
+        name.to_ascii_lowercase()
+            .contains(&value.to_ascii_lowercase())
+    } else {
+        name.contains(value)
+    }
+}
+
 fn action_prefix(action: &str) -> Option<&str> {
     action.ends_with('.').then_some(action)
 }
@@ -320,8 +343,20 @@ pub fn audit_filter(query: &AuditQuery, dialect: Dialect) -> SqlFilter {
         clauses.push(format!("at < {}", bind(Bind::Timestamp(to))));
     }
     if let Some(actor) = &query.actor {
-        let ph = bind(Bind::Text(clean_text(actor).into_owned()));
-        clauses.push(format!("actor_id = {ph}"));
+        let id = bind(Bind::Text(clean_text(actor).into_owned()));
+        let value = actor.trim();
+        let name = if value.is_empty() {
+            "FALSE".to_owned()
+        } else if value.is_ascii() {
+            let ph = bind(Bind::Text(
+                clean_text(&value.to_ascii_lowercase()).into_owned(),
+            ));
+            dialect.contains("lower(coalesce(actor_name, ''))", &ph)
+        } else {
+            let ph = bind(Bind::Text(clean_text(value).into_owned()));
+            dialect.contains("coalesce(actor_name, '')", &ph)
+        };
+        clauses.push(format!("(actor_id = {id} OR {name})"));
     }
     if let Some(action) = &query.action {
         let action = clean_text(action).into_owned();
@@ -403,12 +438,14 @@ mod tests {
         let sql = audit_filter(&query, Dialect::Postgres);
         assert_eq!(
             sql.where_sql,
-            "actor_id = $1 AND substr(action, 1, 8) = $2 AND outcome = $3 AND seq < $4"
+            "(actor_id = $1 OR strpos(lower(coalesce(actor_name, '')), $2) > 0) AND \
+             substr(action, 1, 8) = $3 AND outcome = $4 AND seq < $5"
         );
         assert_eq!(
             sql.binds,
             vec![
                 Bind::Text("'; DROP TABLE audit_trail; --".into()),
+                Bind::Text("'; drop table audit_trail; --".into()),
                 Bind::Text("comment.".into()),
                 Bind::Text("denied".into()),
                 Bind::Integer(9),

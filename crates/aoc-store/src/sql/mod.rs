@@ -92,6 +92,14 @@ impl Dialect {
         }
     }
 
+    /// A condition that holds when `column` contains the text bound at `placeholder`.
+    pub fn contains(self, column: &str, placeholder: &str) -> String {
+        match self {
+            Self::Sqlite => format!("instr({column}, {placeholder}) > 0"),
+            Self::Postgres => format!("strpos({column}, {placeholder}) > 0"),
+        }
+    }
+
     /// Text ordered by code point, whatever the database's collation (SQLite's default).
     pub fn by_code_point(self, column: &str) -> Cow<'_, str> {
         match self {

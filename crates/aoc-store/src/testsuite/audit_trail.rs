@@ -208,6 +208,13 @@ fn audit_cases() -> Vec<(&'static str, AuditQuery)> {
             },
         ),
         (
+            "actor by part of a name, another case",
+            AuditQuery {
+                actor: Some("USER 1".into()),
+                ..q()
+            },
+        ),
+        (
             "unknown actor",
             AuditQuery {
                 actor: Some("nobody".into()),
