@@ -1574,3 +1574,38 @@ mod never_panics {
         }
     }
 }
+
+/// Exchange mailbox records name two addresses: `ClientIPAddress`, the client, and `ClientIP`,
+/// often a Microsoft front end. The client is the event's address; the front end stays a detail.
+#[test]
+fn an_exchange_mailbox_record_takes_the_client_address() {
+    let record = json!({
+        "Id": "c1a9b7e2-0000-4000-8000-00000000ca11",
+        "CreationTime": "2025-03-01T11:02:10",
+        "RecordType": 50,
+        "Operation": "MailItemsAccessed",
+        "Workload": "Exchange",
+        "UserId": "lee.gomez@contoso.com",
+        "ClientIP": "[2603:10b6:806:1a2::14]:41234",
+        "ClientIPAddress": "203.0.113.9",
+        "ResultStatus": "Succeeded"
+    });
+    let event = normalize(record, &ctx("o365.Audit.Exchange")).expect("normalizes");
+    assert_eq!(event.client_ip, "203.0.113.9".parse().ok());
+    assert_eq!(
+        event.details.get("ClientIP").map(String::as_str),
+        Some("[2603:10b6:806:1a2::14]:41234")
+    );
+    // Without ClientIPAddress (an admin cmdlet), ClientIP is the client, as before.
+    let cmdlet = json!({
+        "Id": "c1a9b7e2-0000-4000-8000-00000000ca12",
+        "CreationTime": "2025-03-01T11:02:10",
+        "RecordType": 1,
+        "Operation": "Set-Mailbox",
+        "Workload": "Exchange",
+        "ClientIP": "198.51.100.77:51734"
+    });
+    let event = normalize(cmdlet, &ctx("o365.Audit.Exchange")).expect("normalizes");
+    assert_eq!(event.client_ip, "198.51.100.77".parse().ok());
+    assert!(!event.details.contains_key("ClientIP"));
+}

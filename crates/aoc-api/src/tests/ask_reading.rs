@@ -230,3 +230,37 @@ async fn yesterday_is_the_askers_day() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.to_string().contains("utc_offset_minutes"), "{body}");
 }
+
+/// An export has one row per activity, however many paths delivered it.
+#[tokio::test]
+async fn an_export_counts_an_activity_once() {
+    let (app, store) = app_with_yesterday().await;
+    let stored = store.count_events().await.expect("count");
+    assert_eq!(stored as usize, yesterdays_events().len() - 2);
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/api/events/export?format=ndjson&hours=72")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let rows: Vec<Value> = String::from_utf8_lossy(&body)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(rows.len() as u64, stored, "one row per event");
+    let twice = rows
+        .iter()
+        .filter(|r| r["also_seen_via"].as_array().is_some_and(|a| !a.is_empty()))
+        .count();
+    assert_eq!(
+        twice, 2,
+        "the sign-in and the role change, each seen via both paths"
+    );
+}
