@@ -221,6 +221,22 @@ test.describe("investigation", () => {
     await expect(page.locator("[data-test=window]")).not.toHaveText("");
   });
 
+  test("the time column names its zone; compact rows are remembered; live searches again", async ({ page }) => {
+    await page.goto("/events");
+    await expect(page.locator("[data-test=time-header]")).toHaveText(/^Time \(UTC([+−]\d\d:\d\d)?\)$/);
+    await page.check("[data-test=compact]");
+    await expect(page.locator("table.events")).toHaveClass(/compact/);
+    await page.reload();
+    await expect(page.locator("[data-test=compact]")).toBeChecked();
+    await expect(page.locator("table.events")).toHaveClass(/compact/);
+    await page.uncheck("[data-test=compact]");
+    // Live: another search of the same preset within its period, without a click.
+    await page.check("[data-test=live]");
+    const again = await page.waitForRequest((r) => r.url().includes("/api/events?") && r.method() === "GET", { timeout: 20_000 });
+    expect(again.url()).toContain("from=");
+    await page.uncheck("[data-test=live]");
+  });
+
   test("Ask declines a question that is not about the audit data", async ({ page }) => {
     await page.goto("/ask");
     await page.fill("[data-test=question]", "what is the weather");

@@ -14,6 +14,9 @@ export function eventsPage() {
   let chart = null;
   // One pending suggestion request per field, replaced as the person types.
   const suggestTimers = {};
+  // The live search's timer, kept out of Alpine's reactive data.
+  let liveTimer = null;
+  const LIVE_SECONDS = 15;
 
   return {
     ...savedSearches(),
@@ -38,6 +41,8 @@ export function eventsPage() {
     exporting: false,
     filtersOpen: false,
     helpOpen: false,
+    live: false, // search again every LIVE_SECONDS while a preset range is shown
+    compact: window.localStorage.getItem("aoc.compact") === "1",
 
     get tags() { return tags().list; },
 
@@ -46,6 +51,34 @@ export function eventsPage() {
       // The chart's colours are the theme's and its axis follows the UTC switch.
       this.$watch("$store.session.theme", () => this.$nextTick(() => this.drawChart()));
       this.$watch("$store.session.utc", () => this.drawChart());
+    },
+
+    /** The time column's heading names the zone its times are in. */
+    timeHeader() {
+      if (session().utc) return "Time (UTC)";
+      const minutes = 0 - new Date().getTimezoneOffset();
+      const sign = minutes < 0 ? "−" : "+";
+      const abs = Math.abs(minutes);
+      const hh = String(Math.floor(abs / 60)).padStart(2, "0");
+      const mm = String(abs % 60).padStart(2, "0");
+      return `Time (UTC${sign}${hh}:${mm})`;
+    },
+
+    compactChanged() { window.localStorage.setItem("aoc.compact", this.compact ? "1" : "0"); },
+
+    /** Live: while on, a preset range's first page is searched again every LIVE_SECONDS (the
+     * newest events arrive); a custom range, an older page, or edits not applied yet are left as
+     * they are. Leaving the page turns it off. */
+    liveChanged() {
+      clearInterval(liveTimer);
+      liveTimer = null;
+      if (!this.live) return;
+      liveTimer = setInterval(() => {
+        if (!this.live || !this.shown()) { clearInterval(liveTimer); liveTimer = null; this.live = false; return; }
+        // Not while the form holds edits not applied yet: those are the person's, not the search's.
+        const pending = JSON.stringify(this.form) !== JSON.stringify(this.applied);
+        if (this.form.range !== "custom" && this.page === 0 && !this.loading && !pending) this.searchEvents();
+      }, LIVE_SECONDS * 1000);
     },
 
     /** A visit: the search the URL holds, and the event it names in the panel. */
