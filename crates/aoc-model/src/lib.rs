@@ -14,6 +14,7 @@ mod ids;
 mod ip;
 mod matching;
 mod query;
+pub mod query_language;
 pub mod search;
 
 pub use aggregate::{AggregateSpec, EventAggregates, Facet, TimeBucket, ValueCount};
@@ -30,3 +31,4 @@ pub use query::{
     Cursor, CursorError, DEFAULT_PAGE_SIZE, EventPage, EventQuery, Exclusions, MAX_PAGE_SIZE,
     Order, PageSize, QueryError, actor_key, country_key,
 };
+pub use query_language::{QueryExpr, QueryTextError, Term};

@@ -11,6 +11,7 @@ use crate::event::{Event, EventResult};
 use crate::ids::{EventId, TenantId};
 use crate::ip::IpRange;
 use crate::matching::{TextMatch, actor_keys, target_keys};
+use crate::query_language::QueryExpr;
 use crate::search::SearchText;
 
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -62,6 +63,9 @@ pub struct EventQuery {
     pub without_raw: bool,
     /// What the events must not match (`not_operation=…`): each read as its filter is.
     pub exclude: Exclusions,
+    /// What the search box's query language asks beyond the fields above (`OR`, a second
+    /// actor, a group turned around): see [`crate::query_language`].
+    pub expr: Option<QueryExpr>,
 }
 
 /// Filters turned around: an event that matches one of them is left out.
@@ -259,6 +263,7 @@ impl EventQuery {
                 .text
                 .as_ref()
                 .is_none_or(|t| t.matches(&crate::search::index_text(event)))
+            && self.expr.as_ref().is_none_or(|e| e.matches(event))
     }
 }
 

@@ -125,6 +125,32 @@ impl SearchText {
         Ok(Self { phrases })
     }
 
+    /// One phrase of every token of `text` (a quoted phrase of the query language): the tokens
+    /// in that order, the last as a prefix.
+    pub fn phrase(text: &str) -> Result<Self, SearchTextError> {
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(SearchTextError::TooLong);
+        }
+        let phrase: Vec<String> = tokens(text).collect();
+        if phrase.is_empty() {
+            return Err(SearchTextError::Empty);
+        }
+        if phrase.len() > MAX_QUERY_WORDS {
+            return Err(SearchTextError::TooManyWords);
+        }
+        Ok(Self {
+            phrases: vec![phrase],
+        })
+    }
+
+    /// Both queries at once (every phrase of each must occur); `None` past [`MAX_QUERY_WORDS`]
+    /// phrases.
+    pub fn and(&self, other: &Self) -> Option<Self> {
+        let phrases: Vec<Vec<String>> =
+            self.phrases.iter().chain(&other.phrases).cloned().collect();
+        (phrases.len() <= MAX_QUERY_WORDS).then_some(Self { phrases })
+    }
+
     /// Each phrase's tokens, in order; the last token of each is a prefix.
     pub fn phrases(&self) -> &[Vec<String>] {
         &self.phrases

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use aoc_model::aggregate::MAX_TOP;
-use aoc_model::search::SearchText;
+use aoc_model::query_language;
 use aoc_model::{
     AggregateSpec, Cursor, EventQuery, EventResult, Exclusions, Facet, IpRange, Order, QueryError,
     Tag, TenantId, TextMatch, parse_client_ip,
@@ -221,7 +221,6 @@ pub fn event_filters(p: &Params) -> Result<EventQuery, ServiceError> {
             EventResult::parse(v)
                 .ok_or_else(|| "expected success, failure, partial or unknown".to_owned())
         })?,
-        text: p.parsed("q", |v| SearchText::parse(v).map_err(|e| e.to_string()))?,
         order: p
             .parsed("order", |v| match v {
                 "newest" => Ok(Order::NewestFirst),
@@ -257,8 +256,21 @@ pub fn event_filters(p: &Params) -> Result<EventQuery, ServiceError> {
         }
         query.from = Some(Utc::now() - chrono::Duration::hours(hours));
     }
+    // Last, so that its times narrow whatever range the other arguments gave.
+    let typed = p.parsed("q", |v| {
+        query_language::parse(v, Utc::now()).map_err(|e| e.to_string())
+    })?;
+    let range = (query.from, query.to);
+    if let Some(typed) = typed {
+        typed.apply_to(&mut query);
+    }
+    let range_typed = range != (query.from, query.to);
     query.validate().map_err(|e| match e {
         QueryError::ControlCharacter(name) => ServiceError::invalid(name, e.to_string()),
+        // The range may come from the query language's times alone.
+        QueryError::EmptyRange if range_typed => {
+            ServiceError::invalid("q", "its times leave no time between the start and the end")
+        }
         _ => ServiceError::invalid("from", e.to_string()),
     })?;
     Ok(query)

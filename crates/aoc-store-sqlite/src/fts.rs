@@ -152,6 +152,12 @@ impl FilterDialect for SqliteDialect {
     fn text_query(&self, _text: &SearchText) -> String {
         self.fts.clone()
     }
+    fn unplanned_text_match(&self, placeholder: &str) -> String {
+        format!("seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {placeholder})")
+    }
+    fn unplanned_text_query(&self, text: &SearchText) -> String {
+        prefix_query(text)
+    }
     fn contains(&self, column: &str, placeholder: &str) -> String {
         format!("instr({column}, {placeholder}) > 0")
     }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use aoc_model::search::SearchText;
-use aoc_model::{EventId, EventQuery, Order, TextMatch};
+use aoc_model::{EventId, EventQuery, Order, QueryExpr, TextMatch};
 
 /// A value to bind, in the order of the placeholders. Each engine binds it in its own types:
 /// SQLite keeps times as microseconds since the Unix epoch and ids as their 16 bytes.
@@ -110,6 +110,15 @@ pub trait FilterDialect {
     /// The full-text query to bind for `text`, in the engine's syntax. Tokens are letters and
     /// digits only (see `aoc_model::search`), so they never carry syntax of their own.
     fn text_query(&self, text: &SearchText) -> String;
+    /// [`FilterDialect::text_match`] for a text that was not planned (a term of a query-language
+    /// expression); it must never be NULL.
+    fn unplanned_text_match(&self, placeholder: &str) -> String {
+        self.text_match(placeholder)
+    }
+    /// [`FilterDialect::text_query`] for a text that was not planned.
+    fn unplanned_text_query(&self, text: &SearchText) -> String {
+        self.text_query(text)
+    }
     /// A condition that holds when `column` contains the text bound at `placeholder`.
     fn contains(&self, column: &str, placeholder: &str) -> String;
     /// The start of the `interval_seconds`-wide bucket (aligned on the Unix epoch) holding the
@@ -136,6 +145,8 @@ struct Builder<'d, D: FilterDialect + ?Sized> {
     dialect: &'d D,
     clauses: Vec<String>,
     binds: Vec<Bind>,
+    /// Building a term of [`EventQuery::expr`]: its text is not the one the engine planned.
+    in_expression: bool,
 }
 
 impl<D: FilterDialect + ?Sized> Builder<'_, D> {
@@ -228,6 +239,100 @@ impl<D: FilterDialect + ?Sized> Builder<'_, D> {
         })
     }
 
+    /// The conditions of every field of `query` but its cursor and expression.
+    fn filters(&mut self, query: &EventQuery) {
+        if let Some(from) = query.from {
+            let ph = self.bind(Bind::Timestamp(from));
+            self.clauses.push(format!("timestamp >= {ph}"));
+        }
+        if let Some(to) = query.to {
+            let ph = self.bind(Bind::Timestamp(to));
+            self.clauses.push(format!("timestamp < {ph}"));
+        }
+        self.equals("tenant_id", query.tenant.as_ref().map(|t| t.as_str()));
+        for field in NameField::ALL {
+            if let Some(condition) = field
+                .value_of(query)
+                .and_then(|v| self.name_field(field, v))
+            {
+                self.clauses.push(condition);
+            }
+            let excluded = field.pick(&query.exclude);
+            if let Some(condition) = excluded.and_then(|v| self.name_field(field, v)) {
+                self.clauses.push(format!("NOT {condition}"));
+            }
+        }
+        if let Some(prefix) = &query.operation_prefix {
+            // substr/length count characters on both engines; no LIKE, so `%`, `_` and `\` are
+            // ordinary characters and case is compared as stored.
+            let prefix = crate::codec::clean_text(prefix).into_owned();
+            let ph = self.bind(Bind::Text(prefix));
+            self.clauses
+                .push(format!("substr(operation, 1, length({ph})) = {ph}"));
+        }
+        if let Some(ip) = query.client_ip {
+            let ph = self.bind(Bind::Bytes(aoc_model::ip_key(ip).to_vec()));
+            // Never NULL, so that `NOT` of it keeps the events without an address.
+            self.clauses
+                .push(format!("coalesce(client_ip_key = {ph}, FALSE)"));
+        }
+        if let Some(range) = query.ip_range {
+            let first = self.bind(Bind::Bytes(range.first_key().to_vec()));
+            let last = self.bind(Bind::Bytes(range.last_key().to_vec()));
+            self.clauses.push(format!(
+                "coalesce(client_ip_key >= {first} AND client_ip_key <= {last}, FALSE)"
+            ));
+        }
+        if let Some(tag) = &query.tag {
+            let ph = self.bind(Bind::Text(crate::codec::clean_text(tag).into_owned()));
+            self.clauses.push(format!(
+                "id IN (SELECT event_id FROM event_tags WHERE tag = {ph})"
+            ));
+        }
+        self.equals("result", query.result.map(|r| r.as_str()));
+        if let Some(result) = query.exclude.result {
+            let ph = self.text(result.as_str());
+            self.clauses.push(format!("result <> {ph}"));
+        }
+        if let Some(text) = &query.text {
+            let condition = if self.in_expression {
+                let ph = self.bind(Bind::Text(self.dialect.unplanned_text_query(text)));
+                self.dialect.unplanned_text_match(&ph)
+            } else {
+                let ph = self.bind(Bind::Text(self.dialect.text_query(text)));
+                self.dialect.text_match(&ph)
+            };
+            self.clauses.push(condition);
+        }
+    }
+
+    /// The condition of a query-language expression, in parentheses and never NULL (so `NOT`
+    /// turns it around exactly).
+    fn expression(&mut self, expr: &QueryExpr) -> String {
+        let (parts, join) = match expr {
+            QueryExpr::All(parts) => (parts, " AND "),
+            QueryExpr::Any(parts) => (parts, " OR "),
+            QueryExpr::Not(inner) => return format!("(NOT {})", self.expression(inner)),
+            QueryExpr::Term(term) => {
+                let outer = std::mem::take(&mut self.clauses);
+                let was = std::mem::replace(&mut self.in_expression, true);
+                self.filters(&term.as_query());
+                self.in_expression = was;
+                let conditions = std::mem::replace(&mut self.clauses, outer);
+                return if conditions.is_empty() {
+                    "(TRUE)".to_owned()
+                } else {
+                    format!("({})", conditions.join(" AND "))
+                };
+            }
+        };
+        let mut conditions = Vec::with_capacity(parts.len());
+        for part in parts {
+            conditions.push(self.expression(part));
+        }
+        format!("({})", conditions.join(join))
+    }
+
     fn equals(&mut self, column: &str, value: Option<&str>) {
         if let Some(value) = value {
             let ph = self.bind(Bind::Text(crate::codec::clean_text(value).into_owned()));
@@ -286,58 +391,11 @@ pub fn event_filter<D: FilterDialect + ?Sized>(query: &EventQuery, dialect: &D) 
         dialect,
         clauses: Vec::new(),
         binds: Vec::new(),
+        in_expression: false,
     };
-    if let Some(from) = query.from {
-        let ph = b.bind(Bind::Timestamp(from));
-        b.clauses.push(format!("timestamp >= {ph}"));
-    }
-    if let Some(to) = query.to {
-        let ph = b.bind(Bind::Timestamp(to));
-        b.clauses.push(format!("timestamp < {ph}"));
-    }
-    b.equals("tenant_id", query.tenant.as_ref().map(|t| t.as_str()));
-    for field in NameField::ALL {
-        if let Some(condition) = field.value_of(query).and_then(|v| b.name_field(field, v)) {
-            b.clauses.push(condition);
-        }
-        let excluded = field.pick(&query.exclude);
-        if let Some(condition) = excluded.and_then(|v| b.name_field(field, v)) {
-            b.clauses.push(format!("NOT {condition}"));
-        }
-    }
-    if let Some(prefix) = &query.operation_prefix {
-        // substr/length count characters on both engines; no LIKE, so `%`, `_` and `\` are
-        // ordinary characters and case is compared as stored.
-        let prefix = crate::codec::clean_text(prefix).into_owned();
-        let ph = b.bind(Bind::Text(prefix));
-        b.clauses
-            .push(format!("substr(operation, 1, length({ph})) = {ph}"));
-    }
-    if let Some(ip) = query.client_ip {
-        let ph = b.bind(Bind::Bytes(aoc_model::ip_key(ip).to_vec()));
-        b.clauses.push(format!("client_ip_key = {ph}"));
-    }
-    if let Some(range) = query.ip_range {
-        let first = b.bind(Bind::Bytes(range.first_key().to_vec()));
-        let last = b.bind(Bind::Bytes(range.last_key().to_vec()));
-        b.clauses.push(format!(
-            "client_ip_key >= {first} AND client_ip_key <= {last}"
-        ));
-    }
-    if let Some(tag) = &query.tag {
-        let ph = b.bind(Bind::Text(crate::codec::clean_text(tag).into_owned()));
-        b.clauses.push(format!(
-            "id IN (SELECT event_id FROM event_tags WHERE tag = {ph})"
-        ));
-    }
-    b.equals("result", query.result.map(|r| r.as_str()));
-    if let Some(result) = query.exclude.result {
-        let ph = b.text(result.as_str());
-        b.clauses.push(format!("result <> {ph}"));
-    }
-    if let Some(text) = &query.text {
-        let ph = b.bind(Bind::Text(dialect.text_query(text)));
-        let condition = dialect.text_match(&ph);
+    b.filters(query);
+    if let Some(expr) = &query.expr {
+        let condition = b.expression(expr);
         b.clauses.push(condition);
     }
     if let Some(cursor) = query.cursor {

@@ -527,3 +527,84 @@ async fn expensive_routes_are_rate_limited_per_caller() {
     // Cheap routes are not counted.
     assert_eq!(get(&app, "/api/events").await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_query_language_filters_counts_and_points_at_its_errors() {
+    let (app, events) = investigation_app().await;
+    let want = |f: &dyn Fn(&aoc_model::Event) -> bool| {
+        let mut ids: Vec<String> = events
+            .iter()
+            .filter(|e| f(e))
+            .map(|e| e.id.to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let failed = |e: &aoc_model::Event| e.result == aoc_model::EventResult::Failure;
+    let exchange = |e: &aoc_model::Event| e.service == "Exchange";
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "service:exchange OR result:failure",
+            want(&|e| exchange(e) || failed(e)),
+        ),
+        (
+            "service:EXCHANGE -operation:set-mailbox",
+            want(&|e| exchange(e) && e.operation != "Set-Mailbox"),
+        ),
+        (
+            "NOT (service:exchange OR result:failure)",
+            want(&|e| !exchange(e) && !failed(e)),
+        ),
+        (
+            "operation:\"Set-Mailbox\" OR operation:new-inbox*",
+            want(&|e| e.operation == "Set-Mailbox" || e.operation == "New-InboxRule"),
+        ),
+    ];
+    for (q, want) in cases {
+        assert!(!want.is_empty(), "{q} should match something");
+        let query = format!("q={}", urlencode(q));
+        let mut got = all_ids(&app, &query).await;
+        got.sort();
+        assert_eq!(got, want, "{q}");
+        // The figures count what the list returns.
+        let (status, _, body) = get(&app, &format!("/api/events/aggregations?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{q}: {body}");
+        assert_eq!(body["total"], want.len() as u64, "{q}");
+    }
+    // The form's fields and the typed query hold together.
+    let mut got = all_ids(
+        &app,
+        &format!(
+            "service=exchange&q={}",
+            urlencode("result:failure OR result:success")
+        ),
+    )
+    .await;
+    got.sort();
+    assert_eq!(
+        got,
+        want(&|e| exchange(e)
+            && e.result != aoc_model::EventResult::Unknown
+            && e.result != aoc_model::EventResult::Partial)
+    );
+    for (q, at) in [
+        ("actor:ravi (a OR b", 12),
+        ("operaton:Set-Mailbox", 1),
+        ("result:maybe", 8),
+        ("a OR", 3),
+        ("after:2026-12-02 before:2026-12-01", 0),
+    ] {
+        let (status, _, body) = get(&app, &format!("/api/events?q={}", urlencode(q))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(body["invalid_params"][0]["name"], "q", "{q}: {body}");
+        let reason = body["invalid_params"][0]["reason"]
+            .as_str()
+            .expect("reason");
+        if at > 0 {
+            assert!(
+                reason.starts_with(&format!("at character {at}: ")),
+                "{q}: {reason}"
+            );
+        }
+    }
+}

@@ -13,11 +13,12 @@ const PARAM_LABELS = {
 
 /** An API answer that was not a success, in words a person can act on. */
 export class ApiError extends Error {
-  constructor(title, message, requestId, status) {
+  constructor(title, message, requestId, status, params = []) {
     super(message);
     this.title = title;
     this.requestId = requestId;
     this.status = status;
+    this.params = params; // the problem's invalid_params: [{ name, reason }]
   }
 }
 
@@ -68,7 +69,8 @@ export async function api(path, options = {}) {
     let problem = null;
     try { problem = await response.json(); } catch (_) { /* not JSON */ }
     const [title, message] = describeProblem(problem, response.status, options.method || "GET");
-    throw new ApiError(title, message, requestId, response.status);
+    const params = problem && Array.isArray(problem.invalid_params) ? problem.invalid_params : [];
+    throw new ApiError(title, message, requestId, response.status, params);
   }
   if (options.response) return response;
   if (response.status === 204) return null;

@@ -128,3 +128,40 @@ export function activeFilters(form) {
 export function filtersSet(form) {
   return FILTERS.filter((name) => name !== "q" && (form[name] || "").trim()).length;
 }
+
+/** A query-language error (`at character 12: …`) as the query with a caret under the
+ * character at fault; null when the error is not the search's. */
+export function queryErrorOf(error, q) {
+  const param = ((error && error.params) || []).find((p) => p.name === "q");
+  const match = param && /^at character (\d+): (.*)$/s.exec(param.reason);
+  if (!match || !q) return null;
+  const at = Math.max(1, Math.min(Number(match[1]), q.length + 1));
+  return { text: q, caret: " ".repeat(at - 1) + "^", message: match[2] };
+}
+
+/** The form's field filters written in the query language, with the search's own text after:
+ * the same search, ready to be edited as text. */
+export function formAsQuery(form) {
+  const quoted = (value) => (/[\s()]/.test(value) && !/^".*"$/.test(value) ? `"${value.replace(/"/g, "")}"` : value);
+  const terms = [];
+  for (const name of [...EXCLUDABLE, "ip", "tag"]) {
+    const value = (form[name] || "").trim();
+    if (value) terms.push(`${name}:${quoted(value)}`);
+  }
+  for (const name of EXCLUDABLE) {
+    const value = (form["not_" + name] || "").trim();
+    if (value) terms.push(`-${name}:${quoted(value)}`);
+  }
+  const q = (form.q || "").trim();
+  if (q) terms.push(terms.length > 0 && /\bOR\b/.test(q) ? `(${q})` : q);
+  return terms.join(" ");
+}
+
+/** The form with its field filters moved into the search box as query text. */
+export function moveFiltersToQuery(form) {
+  const moved = { ...form, q: formAsQuery(form) };
+  for (const name of [...EXCLUDABLE, "ip", "tag"]) { moved[name] = ""; moved["not_" + name] = ""; }
+  delete moved.not_ip;
+  delete moved.not_tag;
+  return moved;
+}

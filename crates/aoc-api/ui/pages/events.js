@@ -7,7 +7,7 @@ import { eventPanel } from "./event-panel.js";
 import { tags } from "./event-tags.js";
 import { drawChart, resizeChart } from "./events-chart.js";
 import { savedSearches } from "./saved-searches.js";
-import { FACETS, PAGE_SIZE, PAGE_SIZES, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, readFilters } from "./events-filters.js";
+import { FACETS, PAGE_SIZE, PAGE_SIZES, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, moveFiltersToQuery, queryErrorOf, readFilters } from "./events-filters.js";
 
 export function eventsPage() {
   // The uPlot chart, kept out of Alpine's reactive data.
@@ -41,6 +41,7 @@ export function eventsPage() {
     exporting: false,
     filtersOpen: false,
     helpOpen: false,
+    queryError: null, // the search's query-language error, with a caret at the character
     live: false, // search again every LIVE_SECONDS while a preset range is shown
     compact: window.localStorage.getItem("aoc.compact") === "1",
 
@@ -125,6 +126,12 @@ export function eventsPage() {
       await this.searchEvents();
     },
 
+    /** The field filters written into the search box as query text, to edit as text. */
+    editAsQuery() {
+      this.form = moveFiltersToQuery(this.form);
+      this.$nextTick(() => this.$refs.search.focus());
+    },
+
     async clearFilters() {
       this.form = emptyForm();
       await this.applyFilters();
@@ -145,6 +152,7 @@ export function eventsPage() {
       this.window = fixedWindow(this.form.range, session().utc);
       this.applied = { ...this.form };
       session().error = null;
+      this.queryError = null;
       this.page = 0;
       this.cursors = [null];
       this.selectedIndex = -1;
@@ -163,7 +171,12 @@ export function eventsPage() {
         this.events = page.items;
         this.nextCursor = page.next_cursor || null;
       } catch (e) {
-        if (seq === this.loadSeq) { this.events = []; this.nextCursor = null; this.fail(e); }
+        if (seq === this.loadSeq) {
+          this.events = [];
+          this.nextCursor = null;
+          this.queryError = queryErrorOf(e, (this.applied || this.form).q);
+          this.fail(e);
+        }
       } finally {
         if (seq === this.loadSeq) this.loading = false;
       }

@@ -406,6 +406,7 @@ fn filter_cases(events: &[Event]) -> Vec<(&'static str, EventQuery)> {
         .iter()
         .flat_map(|e| &e.targets)
         .find_map(|t| t.id.clone());
+    let typed_target = target_id.clone().unwrap_or_default();
     let q = EventQuery::default;
     vec![
         ("everything", q()),
@@ -728,7 +729,67 @@ fn filter_cases(events: &[Event]) -> Vec<(&'static str, EventQuery)> {
                 ..q()
             },
         ),
+        (
+            "typed: OR of services",
+            typed("service:exchange OR service:intune"),
+        ),
+        (
+            "typed: a group with NOT",
+            typed("(operation:Set-* OR result:failure) -country:FR"),
+        ),
+        (
+            "typed: NOT a block keeps events without an address",
+            typed("NOT ip:198.51.100.0/24"),
+        ),
+        (
+            "typed: NOT an address inside OR",
+            typed(&format!(
+                "service:sharepoint OR NOT ip:{}",
+                ip.map(|ip| ip.to_string()).unwrap_or_default()
+            )),
+        ),
+        (
+            "typed: two actors",
+            typed("actor:omar.haddad OR actor:dana.park"),
+        ),
+        ("typed: words in OR", typed("kim OR anonymous")),
+        (
+            "typed: a phrase, and a time range in OR",
+            typed(
+                "\"add member\" OR (time:2025-03-01T02:00Z..2025-03-01T05:00Z service:\"Entra ID\")",
+            ),
+        ),
+        (
+            "typed: NOT of a group with NOT",
+            typed("NOT (service:exchange OR NOT result:success)"),
+        ),
+        (
+            "typed: whole names in OR, and a target",
+            typed(&format!(
+                "operation:\"Set-Mailbox\" OR operation:\"add member to role\" OR target:{}",
+                typed_target
+            )),
+        ),
+        (
+            "typed: a country by name, a tenant, and one more actor",
+            typed(&format!(
+                "-country:france tenant:{} actor:kim (actor:lee.gomez OR result:failure)",
+                data::TENANTS[0]
+            )),
+        ),
     ]
+}
+
+/// The query the search box's language makes of `text` (on 2 December 2026).
+fn typed(text: &str) -> EventQuery {
+    let now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 2, 10, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let mut query = EventQuery::default();
+    aoc_model::query_language::parse(text, now)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .apply_to(&mut query);
+    query
 }
 
 pub async fn filters_match_the_reference(store: &dyn Store) {
