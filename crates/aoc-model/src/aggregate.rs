@@ -242,10 +242,12 @@ pub enum Facet {
     /// Every path an event was seen via counts (an event seen via two counts under both).
     Source,
     ClientIp,
+    /// The application signed in to or acting ([`crate::Event::application`]).
+    Application,
 }
 
 impl Facet {
-    pub const ALL: [Facet; 7] = [
+    pub const ALL: [Facet; 8] = [
         Self::Operation,
         Self::Actor,
         Self::Service,
@@ -253,6 +255,7 @@ impl Facet {
         Self::Country,
         Self::Source,
         Self::ClientIp,
+        Self::Application,
     ];
 
     /// The name the API uses, which is also the filter the values go to.
@@ -265,6 +268,7 @@ impl Facet {
             Self::Country => "country",
             Self::Source => "source",
             Self::ClientIp => "ip",
+            Self::Application => "application",
         }
     }
 

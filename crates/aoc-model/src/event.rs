@@ -78,6 +78,16 @@ impl Event {
             .chain(self.also_seen_via.iter().map(|s| s.source.as_str()))
     }
 
+    /// The application signed in to or acting, by name, when the record names one (Graph's
+    /// `appDisplayName`, or a well-known application id's name).
+    pub fn application(&self) -> Option<&str> {
+        ["appDisplayName", "applicationName"]
+            .iter()
+            .filter_map(|key| self.details.get(*key))
+            .map(|name| name.trim())
+            .find(|name| !name.is_empty())
+    }
+
     /// The id follows from the tenant and the dedupe key; call after changing either.
     pub fn refresh_id(&mut self) {
         self.id = EventId::derive(&self.tenant_id, &self.dedupe_key);

@@ -49,6 +49,8 @@ pub struct EventQuery {
     pub ip_range: Option<IpRange>,
     /// A target's object id, UPN or name, or part of one ([`TextMatch`]).
     pub target: Option<String>,
+    /// The application signed in to or acting, by name or part of one ([`TextMatch`]).
+    pub application: Option<String>,
     /// The country or region the source reported (`US`, `FR`), case-insensitive.
     pub country: Option<String>,
     /// An analyst tag (already normalized); engines match it against their tag table.
@@ -76,6 +78,7 @@ pub struct Exclusions {
     pub operation: Option<String>,
     pub actor: Option<String>,
     pub target: Option<String>,
+    pub application: Option<String>,
     pub country: Option<String>,
     pub result: Option<EventResult>,
 }
@@ -112,6 +115,12 @@ impl Exclusions {
         if let Some(v) = &self.target {
             push(EventQuery {
                 target: Some(v.clone()),
+                ..EventQuery::default()
+            });
+        }
+        if let Some(v) = &self.application {
+            push(EventQuery {
+                application: Some(v.clone()),
                 ..EventQuery::default()
             });
         }
@@ -190,6 +199,7 @@ impl EventQuery {
         for (name, value) in [
             ("target", &self.target),
             ("actor", &self.actor),
+            ("application", &self.application),
             ("country", &self.country),
             ("operation", &self.operation_prefix),
         ] {
@@ -254,6 +264,11 @@ impl EventQuery {
                 .as_deref()
                 .and_then(TextMatch::parse)
                 .is_none_or(|m| m.matches_keys(&target_keys(&event.targets)))
+            && self
+                .application
+                .as_deref()
+                .and_then(TextMatch::parse)
+                .is_none_or(|m| event.application().is_some_and(|app| m.matches(app)))
             && self.country.as_ref().is_none_or(|c| {
                 country_key(&event.location.as_ref().and_then(|l| l.country.clone()))
                     == Some(actor_key(c))

@@ -14,7 +14,7 @@ use crate::error::ServiceError;
 use crate::params::Params;
 
 /// The filters every events use case takes (list, aggregations, export).
-pub const FILTER_PARAMS: [&str; 22] = [
+pub const FILTER_PARAMS: [&str; 24] = [
     "from",
     "to",
     "hours",
@@ -24,6 +24,7 @@ pub const FILTER_PARAMS: [&str; 22] = [
     "operation",
     "actor",
     "target",
+    "application",
     "ip",
     "country",
     "result",
@@ -35,6 +36,7 @@ pub const FILTER_PARAMS: [&str; 22] = [
     "not_operation",
     "not_actor",
     "not_target",
+    "not_application",
     "not_country",
     "not_result",
 ];
@@ -206,6 +208,7 @@ pub fn event_filters(p: &Params) -> Result<EventQuery, ServiceError> {
         operation: name_filter(p, "operation")?,
         actor: name_filter(p, "actor")?,
         target: name_filter(p, "target")?,
+        application: name_filter(p, "application")?,
         client_ip,
         ip_range,
         // A country's name finds its code, as records carry it.
@@ -234,6 +237,7 @@ pub fn event_filters(p: &Params) -> Result<EventQuery, ServiceError> {
             operation: name_filter(p, "not_operation")?,
             actor: name_filter(p, "not_actor")?,
             target: name_filter(p, "not_target")?,
+            application: name_filter(p, "not_application")?,
             country: p
                 .text("not_country")?
                 .map(|c| aoc_model::country_code(&c).map_or(c, str::to_owned)),

@@ -316,18 +316,20 @@ impl SqlEngine for PostgresStore {
         let mut countries = Vec::with_capacity(n);
         let mut target_keys = Vec::with_capacity(n);
         let mut actor_keys = Vec::with_capacity(n);
+        let mut applications = Vec::with_capacity(n);
         for (seq, derived) in rows {
             seqs.push(seq);
             ip_keys.push(derived.client_ip_key.map(|k| k.to_vec()));
             countries.push(derived.country);
             target_keys.push(derived.target_keys);
             actor_keys.push(derived.actor_keys);
+            applications.push(derived.application);
         }
         sqlx::query(
             "UPDATE events SET client_ip_key = t.client_ip_key, country = t.country, \
-             target_keys = t.target_keys, actor_keys = t.actor_keys \
-             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[]) \
-                  AS t(seq, client_ip_key, country, target_keys, actor_keys) \
+             target_keys = t.target_keys, actor_keys = t.actor_keys, application = t.application \
+             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[]) \
+                  AS t(seq, client_ip_key, country, target_keys, actor_keys, application) \
              WHERE events.seq = t.seq",
         )
         .bind(seqs)
@@ -335,6 +337,7 @@ impl SqlEngine for PostgresStore {
         .bind(countries)
         .bind(target_keys)
         .bind(actor_keys)
+        .bind(applications)
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
@@ -378,6 +381,7 @@ async fn insert_chunk(
     let mut target_keys = Vec::with_capacity(n);
     let mut activity_keys = Vec::with_capacity(n);
     let mut actor_keys = Vec::with_capacity(n);
+    let mut applications = Vec::with_capacity(n);
     let mut summaries = Vec::with_capacity(n);
     let mut payloads = Vec::with_capacity(n);
     let mut searches = Vec::with_capacity(n);
@@ -398,6 +402,7 @@ async fn insert_chunk(
         target_keys.push(c.target_keys.as_str());
         activity_keys.push(c.activity_key.as_deref());
         actor_keys.push(c.actor_keys.as_str());
+        applications.push(c.application.as_deref());
         summaries.push(c.summary.as_ref());
         payloads.push(c.payload.as_slice());
         searches.push(c.search.as_str());
@@ -405,17 +410,17 @@ async fn insert_chunk(
     let inserted: Vec<(Uuid,)> = sqlx::query_as(
         "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
          operation, result, actor_upn, actor_id, client_ip, summary, payload, search, \
-         client_ip_key, country, target_keys, activity_key, actor_keys) \
+         client_ip_key, country, target_keys, activity_key, actor_keys, application) \
          SELECT id, tenant_id, dedupe_key, source, service, timestamp, $15, operation, result, \
                 actor_upn, actor_id, client_ip, summary, payload, to_tsvector('simple', search), \
-                client_ip_key, country, target_keys, activity_key, actor_keys \
+                client_ip_key, country, target_keys, activity_key, actor_keys, application \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
                      $13::bytea[], $14::text[], $16::bytea[], $17::text[], $18::text[], \
-                     $19::text[], $20::text[]) \
+                     $19::text[], $20::text[], $21::text[]) \
               AS t(id, tenant_id, dedupe_key, source, service, timestamp, operation, result, \
                    actor_upn, actor_id, client_ip, summary, payload, search, client_ip_key, \
-                   country, target_keys, activity_key, actor_keys) \
+                   country, target_keys, activity_key, actor_keys, application) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(ids)
@@ -438,6 +443,7 @@ async fn insert_chunk(
     .bind(target_keys)
     .bind(activity_keys)
     .bind(actor_keys)
+    .bind(applications)
     .fetch_all(&mut **tx)
     .await
     .map_err(map_err)?;

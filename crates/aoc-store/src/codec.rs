@@ -77,6 +77,8 @@ pub struct EventColumns<'a> {
     pub target_keys: String,
     /// Actor UPN, name and id, the actor filter's haystack (see `aoc_model::actor_keys`).
     pub actor_keys: String,
+    /// The application's name, the application filter's and facet's value.
+    pub application: Option<String>,
     /// The key that finds this activity's record from another collection path (see
     /// `aoc_model::activity`).
     pub activity_key: Option<String>,
@@ -122,12 +124,23 @@ impl<'a> EventColumns<'a> {
             country: country_of(&event.location),
             target_keys: clean_text(&aoc_model::target_keys(&event.targets)).into_owned(),
             actor_keys: clean_text(&aoc_model::actor_keys(&event.actor)).into_owned(),
+            application: event.application().map(|a| clean_text(a).into_owned()),
             activity_key: aoc_model::activity::activity_key(event)
                 .map(|key| clean_text(&key).into_owned()),
             payload: crate::payload::encode(&extra, &raw)?,
             search: aoc_model::search::index_text(event),
         })
     }
+}
+
+/// [`Event::application`] of stored details.
+fn application_of(details: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    ["appDisplayName", "applicationName"]
+        .iter()
+        .filter_map(|key| details.get(*key))
+        .map(|name| name.trim())
+        .find(|name| !name.is_empty())
+        .map(|name| clean_text(name).into_owned())
 }
 
 fn country_of(location: &Option<Location>) -> Option<String> {
@@ -142,6 +155,7 @@ pub struct DerivedColumns {
     pub country: Option<String>,
     pub target_keys: String,
     pub actor_keys: String,
+    pub application: Option<String>,
     /// The actor's (UPN, display name), for the people table (see `sql::people`).
     pub actor_name: Option<(String, String)>,
 }
@@ -158,6 +172,7 @@ impl DerivedColumns {
             country: country_of(&extra.location),
             target_keys: clean_text(&aoc_model::target_keys(&extra.targets)).into_owned(),
             actor_keys: clean_text(&aoc_model::actor_keys(&extra.actor)).into_owned(),
+            application: application_of(&extra.details),
             actor_name: crate::sql::actor_name(&extra.actor),
         })
     }

@@ -228,6 +228,15 @@ impl<D: FilterDialect + ?Sized> Builder<'_, D> {
                 let ph = self.text(&target.key_needle());
                 format!("({})", dialect.contains("coalesce(target_keys, '')", &ph))
             }
+            NameField::Application => {
+                // NULL for events that name none: compared as empty, so NOT keeps them.
+                let application = TextMatch::parse(value)?;
+                let ph = self.bind_match(&application);
+                format!(
+                    "({})",
+                    self.name_match("coalesce(application, '')", &application, &ph)
+                )
+            }
             NameField::Country => {
                 let country = aoc_model::actor_key(value);
                 if country.is_empty() {
@@ -349,16 +358,18 @@ enum NameField {
     Operation,
     Actor,
     Target,
+    Application,
     Country,
 }
 
 impl NameField {
-    const ALL: [NameField; 6] = [
+    const ALL: [NameField; 7] = [
         Self::Source,
         Self::Service,
         Self::Operation,
         Self::Actor,
         Self::Target,
+        Self::Application,
         Self::Country,
     ];
 
@@ -370,6 +381,7 @@ impl NameField {
             Self::Operation => exclude.operation.as_deref(),
             Self::Actor => exclude.actor.as_deref(),
             Self::Target => exclude.target.as_deref(),
+            Self::Application => exclude.application.as_deref(),
             Self::Country => exclude.country.as_deref(),
         }
     }
@@ -381,6 +393,7 @@ impl NameField {
             Self::Operation => query.operation.as_deref(),
             Self::Actor => query.actor.as_deref(),
             Self::Target => query.target.as_deref(),
+            Self::Application => query.application.as_deref(),
             Self::Country => query.country.as_deref(),
         }
     }
@@ -546,6 +559,7 @@ impl AggregateSql {
             Facet::Result => "result",
             Facet::Country => "country",
             Facet::ClientIp => "client_ip",
+            Facet::Application => "application",
         };
         format!(
             "SELECT {expr} AS value, count(*) AS n FROM events WHERE ({w}) AND {expr} IS NOT NULL \

@@ -68,6 +68,10 @@ pub struct EventFilters {
     /// case, or a whole one in double quotes.
     #[param(example = "Global Administrator")]
     target: Option<String>,
+    /// The application signed in to or acting, by name (`Microsoft Teams`, `Azure Portal`): part
+    /// of one in any case, or a whole one in double quotes.
+    #[param(example = "Teams")]
+    application: Option<String>,
     /// The client address (`203.0.113.7`; `1.2.3.4:5678`, `[2001:db8::1]:443` and
     /// `::ffff:1.2.3.4` are understood) or a CIDR block (`203.0.113.0/24`).
     #[param(example = "203.0.113.0/24")]
@@ -82,8 +86,15 @@ pub struct EventFilters {
     /// Events an analyst tagged with this tag.
     #[param(example = "investigating")]
     tag: Option<String>,
-    /// Free text: every word must occur. A word is a phrase of its letters and digits whose
-    /// last part is a prefix (`payroll.xl`, `admin.kim`, `203.0.113`).
+    /// The search box's query language, held together with the other filters. Bare words
+    /// search every field: each must occur, as a phrase of its letters and digits whose last
+    /// part is a prefix (`payroll.xl`, `admin.kim`, `203.0.113`); `"a phrase"` as written.
+    /// `field:value` filters as the parameter of that name (`actor:`, `target:`, `application:`,
+    /// `operation:`, `service:`, `source:`, `country:`, `result:`, `ip:`, `tag:`, `tenant:`);
+    /// `AND` (or side by side), `OR`, `NOT` (or `-`) and parentheses combine them; `after:`,
+    /// `before:`, `time:` (`today`, `2026-12-01`, `>=now-2h`, `A..B`) and `last:24h` bound the
+    /// time. A mistake is refused naming its character (`at character 12: …`). See
+    /// docs/query-language.md.
     #[param(example = "fabrikam")]
     q: Option<String>,
     /// Newest (default) or oldest first.
@@ -100,6 +111,8 @@ pub struct EventFilters {
     not_actor: Option<String>,
     /// Leaves out events done to this target (read as `target`).
     not_target: Option<String>,
+    /// Leaves out this application (read as `application`); events that name none stay.
+    not_application: Option<String>,
     /// Leaves out this country (read as `country`).
     not_country: Option<String>,
     /// Leaves out this outcome.
@@ -126,7 +139,7 @@ const _: () = assert!(MAX_TOP == 100, "the documented top range");
 #[into_params(parameter_in = Query)]
 pub struct FacetOptions {
     /// Comma-separated facet names: `operation`, `actor`, `service`, `result`, `country`,
-    /// `source`, `ip` (every one when absent).
+    /// `source`, `ip`, `application` (every one when absent).
     #[param(example = "operation,actor")]
     fields: Option<String>,
     /// Values per facet: 1 – 100, default 10.

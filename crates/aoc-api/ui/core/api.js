@@ -8,6 +8,7 @@ const PARAM_LABELS = {
   tag: "Tag", target: "Target", cursor: "Page", page_size: "Page size", country: "Country",
   source: "Source", body: "Comment", question: "Question", fields: "Break down",
   not_operation: "Not operation", not_actor: "Not actor", not_service: "Not service",
+  application: "Application", not_application: "Not application",
   not_target: "Not target", not_country: "Not country", not_source: "Not source", not_result: "Not result",
 };
 

@@ -5,12 +5,12 @@ import { fromInputValue, toInputValue } from "../core/format.js";
 export const PAGE_SIZE = 50;
 // The event filters the URL carries, by their API names.
 // Facets and chips can also leave a value out: `not_<filter>`.
-export const EXCLUDABLE = ["service", "operation", "actor", "target", "country", "source", "result"];
-export const FILTERS = ["service", "operation", "actor", "target", "ip", "country", "source", "result", "tag", "q",
+export const EXCLUDABLE = ["service", "operation", "actor", "target", "application", "country", "source", "result"];
+export const FILTERS = ["service", "operation", "actor", "target", "application", "ip", "country", "source", "result", "tag", "q",
   ...EXCLUDABLE.map((name) => "not_" + name)];
 // How each filter is named on its chip.
 export const FILTER_LABELS = {
-  service: "Service", operation: "Operation", actor: "Actor", target: "Target", ip: "IP address",
+  service: "Service", operation: "Operation", actor: "Actor", target: "Target", application: "Application", ip: "IP address",
   country: "Country", source: "Source", result: "Result", tag: "Tag", q: "Search",
 };
 for (const name of EXCLUDABLE) FILTER_LABELS["not_" + name] = "Not " + FILTER_LABELS[name].toLowerCase();
@@ -24,6 +24,7 @@ export const FACETS = [
   { name: "country", label: "Country" },
   { name: "source", label: "Source" },
   { name: "ip", label: "IP address" },
+  { name: "application", label: "Application" },
 ];
 
 /** A facet value as its filter takes it: names whole (in double quotes), the rest as they are. */
@@ -47,7 +48,7 @@ const NAMED_RANGES = ["15m", "today", "yesterday"];
 export const PAGE_SIZES = ["25", "50", "100", "200"];
 
 export function emptyForm() {
-  const form = { range: DEFAULT_RANGE, from: "", to: "", service: "", operation: "", actor: "", target: "", ip: "", country: "", source: "", result: "", tag: "", q: "", order: "newest", pageSize: "50" };
+  const form = { range: DEFAULT_RANGE, from: "", to: "", service: "", operation: "", actor: "", target: "", application: "", ip: "", country: "", source: "", result: "", tag: "", q: "", order: "newest", pageSize: "50" };
   for (const name of EXCLUDABLE) form["not_" + name] = "";
   return form;
 }

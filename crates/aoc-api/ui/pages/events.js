@@ -35,7 +35,7 @@ export function eventsPage() {
     totals: null,
     totalsSeq: 0,
     facets: null, // the most frequent values of each facet, for the search shown
-    suggestions: { service: [], operation: [], actor: [], source: [], country: [] },
+    suggestions: { service: [], operation: [], actor: [], application: [], source: [], country: [] },
     facetList: FACETS,
     selectedIndex: -1,
     exporting: false,

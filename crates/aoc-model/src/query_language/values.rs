@@ -10,7 +10,7 @@ use crate::matching::TextMatch;
 use crate::search::SearchText;
 
 /// The fields, as an error message lists them (other names in parentheses).
-pub const FIELD_NAMES: &str = "actor (user, upn), target, operation (op, activity), service \
+pub const FIELD_NAMES: &str = "actor (user, upn), target, application (app), operation (op, activity), service \
      (workload), source, country, result (status), ip, tag, tenant, text, time, after (since, \
      from), before (until, to), last";
 
@@ -18,6 +18,7 @@ pub const FIELD_NAMES: &str = "actor (user, upn), target, operation (op, activit
 pub(super) enum Field {
     Actor,
     Target,
+    Application,
     Operation,
     Service,
     Source,
@@ -38,6 +39,7 @@ pub(super) fn field(name: &str) -> Option<Field> {
     Some(match name.to_ascii_lowercase().as_str() {
         "actor" | "user" | "upn" => Field::Actor,
         "target" => Field::Target,
+        "application" | "app" => Field::Application,
         "operation" | "op" | "activity" => Field::Operation,
         "service" | "workload" => Field::Service,
         "source" => Field::Source,
@@ -86,6 +88,7 @@ pub(super) fn term(
     match field {
         Field::Actor => name(Term::Actor, TextMatch::parse),
         Field::Target => name(Term::Target, TextMatch::parse),
+        Field::Application => name(Term::Application, TextMatch::parse),
         Field::Operation => name(Term::Operation, TextMatch::operation),
         Field::Service => name(Term::Service, TextMatch::parse),
         Field::Source => name(Term::Source, TextMatch::parse),

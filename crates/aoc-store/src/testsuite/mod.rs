@@ -730,6 +730,27 @@ fn filter_cases(events: &[Event]) -> Vec<(&'static str, EventQuery)> {
             },
         ),
         (
+            "application",
+            EventQuery {
+                application: Some("OFFICE".into()),
+                ..q()
+            },
+        ),
+        (
+            "not an application keeps events that name none",
+            EventQuery {
+                exclude: aoc_model::Exclusions {
+                    application: Some("\"Contoso HR Portal\"".into()),
+                    ..Default::default()
+                },
+                ..q()
+            },
+        ),
+        (
+            "typed: an application or a failure",
+            typed("app:office OR result:failure"),
+        ),
+        (
             "typed: OR of services",
             typed("service:exchange OR service:intune"),
         ),
@@ -973,6 +994,7 @@ fn facet_values(event: &Event, facet: aoc_model::Facet) -> Vec<String> {
         )),
         Facet::Source => event.seen_via().map(str::to_owned).collect(),
         Facet::ClientIp => one(event.client_ip.map(|ip| ip.to_string())),
+        Facet::Application => one(event.application().map(str::to_owned)),
     }
 }
 
