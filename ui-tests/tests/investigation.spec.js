@@ -108,7 +108,7 @@ test.describe("investigation", () => {
     await expect(page).toHaveURL(/not_result=failure/);
     await expect(page.locator('[data-test=active-filters] [data-filter="not_result"]')).toContainText("failure");
     await expect(page.locator("[data-test=total]")).toContainText(`${(all.total - failures.count).toLocaleString("en-US")} events`);
-    const results = await page.locator("table.events tbody tr td:nth-child(7)").allInnerTexts();
+    const results = await page.locator("table.events tbody tr td[data-test=result]").allInnerTexts();
     expect(results).not.toContain("failure");
   });
 

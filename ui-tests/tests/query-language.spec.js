@@ -19,7 +19,7 @@ test.describe("query language", () => {
     await expect(page.locator("[data-test=total]")).toContainText(`${want.total.toLocaleString("en-US")} event`);
     await expect(page.locator('[data-test=active-filters] [data-filter="q"]')).toContainText("NOT result:success");
     await expect(page).toHaveURL(/[?&]q=/);
-    const results = await page.locator("table.events tbody tr td:nth-child(7)").allInnerTexts();
+    const results = await page.locator("table.events tbody tr td[data-test=result]").allInnerTexts();
     for (const result of results) expect(result.toLowerCase()).not.toContain("success");
     await page.reload();
     await expect(page.locator("[data-test=f-q]")).toHaveValue(q);

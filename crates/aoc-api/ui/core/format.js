@@ -15,6 +15,24 @@ export function fmtTime(iso, utc) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** How long ago `iso` was, from `now` (ms): `just now`, `12 min ago`, `3 h ago`, `2 d ago`;
+ * past a month, the date. */
+export function relativeTime(iso, now, utc) {
+  if (!iso) return "—";
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return String(iso);
+  const seconds = Math.round((now - then) / 1000);
+  if (seconds < 0) return fmtTime(iso, utc);
+  if (seconds < 60) return "just now";
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ${minutes % 60 ? (minutes % 60) + " min " : ""}ago`;
+  const days = Math.floor(hours / 24);
+  if (days <= 31) return `${days} d ago`;
+  return fmtTime(iso, utc).slice(0, 10);
+}
+
 /** The exact time as the API sent it, for a tooltip. */
 export function utcTitle(iso) { return iso ? String(iso) : ""; }
 

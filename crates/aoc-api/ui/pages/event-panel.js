@@ -44,6 +44,12 @@ export function eventPanelComponent() {
     init() {
       panel = this;
       onVisit(() => this.hide());
+      // The page makes room for the panel beside it (see app.css).
+      this.$watch("panelOpen", (open) => {
+        document.body.classList.toggle("panel-open", open);
+        // The chart follows the page's new width.
+        window.dispatchEvent(new Event("resize"));
+      });
     },
 
     async openEvent(id, remember) {

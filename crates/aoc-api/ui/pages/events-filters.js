@@ -166,3 +166,32 @@ export function moveFiltersToQuery(form) {
   delete moved.not_tag;
   return moved;
 }
+
+// The table's columns besides the time, in order: which show is the viewer's choice (kept by
+// the browser). Application and country come from the details and location lists carry.
+export const COLUMNS = [
+  { name: "service", label: "Service", shown: true },
+  { name: "operation", label: "Operation", shown: true },
+  { name: "actor", label: "Actor", shown: true },
+  { name: "target", label: "Target", shown: true },
+  { name: "application", label: "Application", shown: false },
+  { name: "ip", label: "IP address", shown: true },
+  { name: "country", label: "Country", shown: false },
+  { name: "result", label: "Result", shown: true },
+  { name: "source", label: "Source", shown: true },
+];
+
+/** The columns shown, `{ name: bool }`: the saved choice over the defaults. */
+export function loadColumns() {
+  let saved = {};
+  try { saved = JSON.parse(window.localStorage.getItem("aoc.columns") || "{}") || {}; } catch (_) { saved = {}; }
+  const shown = {};
+  for (const c of COLUMNS) shown[c.name] = typeof saved[c.name] === "boolean" ? saved[c.name] : c.shown;
+  return shown;
+}
+
+/** An event's application, as the table shows it. */
+export function applicationOf(event) {
+  const details = event.details || {};
+  return details.appDisplayName || details.applicationName || "";
+}

@@ -1,13 +1,13 @@
 // The Events page: filters (kept in the URL), the count-over-time chart, the events table with
 // keyset paging, keyboard moves, and export. A row opens in the event panel (event-panel.js).
 import { api } from "../core/api.js";
-import { actorText, fromInputValue, seenVia, sourceText, targetText, toInputValue } from "../core/format.js";
+import { actorText, fmtTime, fromInputValue, relativeTime, seenVia, sourceText, targetText, toInputValue } from "../core/format.js";
 import { session } from "../core/session.js";
 import { eventPanel } from "./event-panel.js";
 import { tags } from "./event-tags.js";
 import { drawChart, resizeChart } from "./events-chart.js";
 import { savedSearches } from "./saved-searches.js";
-import { FACETS, PAGE_SIZE, PAGE_SIZES, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, moveFiltersToQuery, queryErrorOf, readFilters } from "./events-filters.js";
+import { FACETS, PAGE_SIZE, PAGE_SIZES, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, moveFiltersToQuery, queryErrorOf, readFilters, COLUMNS, applicationOf, loadColumns } from "./events-filters.js";
 
 export function eventsPage() {
   // The uPlot chart, kept out of Alpine's reactive data.
@@ -44,18 +44,34 @@ export function eventsPage() {
     queryError: null, // the search's query-language error, with a caret at the character
     live: false, // search again every LIVE_SECONDS while a preset range is shown
     compact: window.localStorage.getItem("aoc.compact") === "1",
+    columnList: COLUMNS,
+    columns: loadColumns(), // { name: shown } for the columns besides the time
+    relativeTimes: window.localStorage.getItem("aoc.relative-times") === "1",
+    now: Date.now(), // what relative times count from, moved on every 30 seconds
 
     get tags() { return tags().list; },
 
     init() {
+      setInterval(() => { this.now = Date.now(); }, 30_000);
       window.addEventListener("resize", () => resizeChart(chart, this.$refs.chart));
       // The chart's colours are the theme's and its axis follows the UTC switch.
       this.$watch("$store.session.theme", () => this.$nextTick(() => this.drawChart()));
       this.$watch("$store.session.utc", () => this.drawChart());
     },
 
+    /** Whether the column `name` is shown. */
+    col(name) { return this.columns[name] !== false; },
+    columnsChanged() { window.localStorage.setItem("aoc.columns", JSON.stringify(this.columns)); },
+    relativeTimesChanged() { window.localStorage.setItem("aoc.relative-times", this.relativeTimes ? "1" : "0"); },
+    /** A row's time: relative ("12 min ago") or as a time in the page's zone. */
+    timeText(iso) { return this.relativeTimes ? relativeTime(iso, this.now, session().utc) : fmtTime(iso, session().utc); },
+    /** The tooltip of a row's time: the exact time in the page's zone, and as the API sent it. */
+    timeTitle(iso) { return `${fmtTime(iso, session().utc)}  (${iso})`; },
+    applicationOf,
+
     /** The time column's heading names the zone its times are in. */
     timeHeader() {
+      if (this.relativeTimes) return "Time (ago)";
       if (session().utc) return "Time (UTC)";
       const minutes = 0 - new Date().getTimezoneOffset();
       const sign = minutes < 0 ? "−" : "+";
