@@ -7,6 +7,8 @@
 //   title      the navigation's label
 //   role       the least role that sees it: reader, analyst or admin
 //   when       optional: a feature the server must have on (`/api/client-config`), e.g. ai_features
+//   listed     optional: false for a page reached from another (a person's timeline), not the
+//              navigation
 //   component  its Alpine component, registered under the function's name (the section's x-data);
 //              a planned page has none: it is not listed and its path says "No such page"
 //
@@ -16,6 +18,7 @@ import { askPage } from "./pages/ask.js";
 import { auditTrailPage } from "./pages/audit-trail.js";
 import { eventsPage } from "./pages/events.js";
 import { sourcesPage } from "./pages/sources.js";
+import { timelinePage } from "./pages/timeline.js";
 
 export const PAGES = [
   { id: "events", path: "/events", title: "Events", role: "reader", component: eventsPage },
@@ -24,4 +27,5 @@ export const PAGES = [
   { id: "analytics", path: "/analytics", title: "Analytics", role: "reader", component: null },
   { id: "ask", path: "/ask", title: "Ask", role: "analyst", when: "ai_features", component: askPage },
   { id: "audit-trail", path: "/audit-trail", title: "Audit trail", role: "admin", component: auditTrailPage },
+  { id: "timeline", path: "/timeline", title: "Timeline", role: "reader", listed: false, component: timelinePage },
 ];

@@ -20,7 +20,7 @@ export function onVisit(fn) { visitHooks.push(fn); }
 export function pageOn(page) { return !!page.component && (!page.when || session().feature(page.when)); }
 
 /** The pages the navigation lists for this user. */
-export function visiblePages() { return pages.filter((p) => pageOn(p) && session().hasRole(p.role)); }
+export function visiblePages() { return pages.filter((p) => pageOn(p) && p.listed !== false && session().hasRole(p.role)); }
 
 export function routeOf(pathname) {
   if (pathname === "/" || pathname === "") return pages[0].id;

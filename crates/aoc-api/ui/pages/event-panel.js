@@ -128,6 +128,11 @@ export function eventPanelComponent() {
       return navigate("/events?" + params.toString());
     },
 
+    /** The actor's timeline over the last 30 days. */
+    timeline() {
+      return navigate(`/timeline?actor=${encodeURIComponent(this.pivotValue("actor"))}&hours=720`);
+    },
+
     actorFull,
     seenVia,
     targetFull,
