@@ -317,6 +317,7 @@ impl SqlEngine for PostgresStore {
         let mut target_keys = Vec::with_capacity(n);
         let mut actor_keys = Vec::with_capacity(n);
         let mut applications = Vec::with_capacity(n);
+        let mut searches = Vec::with_capacity(n);
         for (seq, derived) in rows {
             seqs.push(seq);
             ip_keys.push(derived.client_ip_key.map(|k| k.to_vec()));
@@ -324,12 +325,15 @@ impl SqlEngine for PostgresStore {
             target_keys.push(derived.target_keys);
             actor_keys.push(derived.actor_keys);
             applications.push(derived.application);
+            searches.push(derived.search);
         }
         sqlx::query(
             "UPDATE events SET client_ip_key = t.client_ip_key, country = t.country, \
-             target_keys = t.target_keys, actor_keys = t.actor_keys, application = t.application \
-             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[]) \
-                  AS t(seq, client_ip_key, country, target_keys, actor_keys, application) \
+             target_keys = t.target_keys, actor_keys = t.actor_keys, application = t.application, \
+             search = to_tsvector('simple', t.search) \
+             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                         $7::text[]) \
+                  AS t(seq, client_ip_key, country, target_keys, actor_keys, application, search) \
              WHERE events.seq = t.seq",
         )
         .bind(seqs)
@@ -338,6 +342,7 @@ impl SqlEngine for PostgresStore {
         .bind(target_keys)
         .bind(actor_keys)
         .bind(applications)
+        .bind(searches)
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

@@ -312,6 +312,18 @@ impl SqlEngine for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+            // The full-text entry again: its words grow with AOC (a sign-in's city, say).
+            sqlx::query("DELETE FROM events_fts WHERE rowid = ?")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            sqlx::query("INSERT INTO events_fts (rowid, body) VALUES (?, ?)")
+                .bind(seq)
+                .bind(derived.search)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)
     }

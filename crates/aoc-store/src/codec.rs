@@ -133,48 +133,36 @@ impl<'a> EventColumns<'a> {
     }
 }
 
-/// [`Event::application`] of stored details.
-fn application_of(details: &std::collections::BTreeMap<String, String>) -> Option<String> {
-    ["appDisplayName", "applicationName"]
-        .iter()
-        .filter_map(|key| details.get(*key))
-        .map(|name| name.trim())
-        .find(|name| !name.is_empty())
-        .map(|name| clean_text(name).into_owned())
-}
-
 fn country_of(location: &Option<Location>) -> Option<String> {
     let country = aoc_model::country_key(&location.as_ref().and_then(|l| l.country.clone()))?;
     Some(clean_text(&country).into_owned())
 }
 
-/// The filter columns a later schema added, computed from a stored row's payload: engines fill
-/// them in for rows written before those columns existed.
+/// The columns a later schema added or changed, computed from a stored event: engines fill them
+/// in for rows written before (the filter columns, and the full-text entry, whose words grow).
 pub struct DerivedColumns {
     pub client_ip_key: Option<[u8; 16]>,
     pub country: Option<String>,
     pub target_keys: String,
     pub actor_keys: String,
     pub application: Option<String>,
+    /// The tokens the full-text index covers ([`aoc_model::search::index_text`]).
+    pub search: String,
     /// The actor's (UPN, display name), for the people table (see `sql::people`).
     pub actor_name: Option<(String, String)>,
 }
 
 impl DerivedColumns {
-    pub fn from_stored(payload: &[u8], client_ip: Option<&str>) -> StoreResult<Self> {
-        let (extra, _) = crate::payload::decode(payload)?;
-        let extra: EventExtra = serde_json::from_str(&extra)
-            .map_err(|e| StoreError::Corrupt(format!("stored extra: {e}")))?;
-        Ok(Self {
-            client_ip_key: client_ip
-                .and_then(|ip| ip.parse().ok())
-                .map(aoc_model::ip_key),
-            country: country_of(&extra.location),
-            target_keys: clean_text(&aoc_model::target_keys(&extra.targets)).into_owned(),
-            actor_keys: clean_text(&aoc_model::actor_keys(&extra.actor)).into_owned(),
-            application: application_of(&extra.details),
-            actor_name: crate::sql::actor_name(&extra.actor),
-        })
+    pub fn of(event: &Event) -> Self {
+        Self {
+            client_ip_key: event.client_ip.map(aoc_model::ip_key),
+            country: country_of(&event.location),
+            target_keys: clean_text(&aoc_model::target_keys(&event.targets)).into_owned(),
+            actor_keys: clean_text(&aoc_model::actor_keys(&event.actor)).into_owned(),
+            application: event.application().map(|a| clean_text(a).into_owned()),
+            search: aoc_model::search::index_text(event),
+            actor_name: crate::sql::actor_name(&event.actor),
+        }
     }
 }
 

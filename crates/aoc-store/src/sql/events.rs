@@ -109,8 +109,10 @@ pub async fn fill_derived_columns<E: SqlEngine + ?Sized>(engine: &E) -> StoreRes
     loop {
         let select = Statement::new(
             engine.dialect(),
-            "SELECT seq, client_ip, payload FROM events WHERE target_keys IS NULL \
-             ORDER BY seq LIMIT $1",
+            &format!(
+                "SELECT {SELECT_COLUMNS} FROM events WHERE target_keys IS NULL \
+                 ORDER BY seq LIMIT $1"
+            ),
         )
         .bind(FILL_CHUNK);
         let rows = engine.read(select).await?;
@@ -120,14 +122,10 @@ pub async fn fill_derived_columns<E: SqlEngine + ?Sized>(engine: &E) -> StoreRes
         let n = rows.len() as u64;
         let derived = rows
             .into_iter()
-            .map(|mut row| {
-                let seq = row.integer("seq")?;
-                let client_ip = row.opt_text("client_ip")?;
-                let payload = row.bytes("payload")?;
-                Ok((
-                    seq,
-                    DerivedColumns::from_stored(&payload, client_ip.as_deref())?,
-                ))
+            .map(|row| {
+                let event = decode_row(row, false)?;
+                let seq = event.seq.map_or(0, |s| s.0);
+                Ok((seq, DerivedColumns::of(&event)))
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let names = derived

@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 
+use aoc_model::search::SearchText;
 use aoc_model::{Author, EventQuery, IpRange, Tag, TenantId};
 
 use super::data::{base_time, varied_events};
@@ -203,16 +204,36 @@ pub async fn a_first_sighting_race_between_processes_has_one_winner<D: TestDatab
     assert_eq!(first, 1);
 }
 
-/// Rows stored before the filter columns existed get them at the next start.
+/// Rows stored before the filter columns existed get them at the next start, and their
+/// full-text entry again (its words grow: a sign-in's city).
 pub async fn migrate_fills_in_filter_columns_of_older_rows<D: TestDatabase>(database: &D) {
     let store = open_migrated(database).await;
     let events = varied_events(80);
     store.insert_events(&events).await.expect("insert");
     run(
         &store,
-        "UPDATE events SET client_ip_key = NULL, country = NULL, target_keys = NULL",
+        "UPDATE events SET client_ip_key = NULL, country = NULL, target_keys = NULL, \
+         application = NULL",
     )
     .await;
+    // An index written before it held cities: empty.
+    let blank_index = match store.dialect().engine() {
+        "sqlite" => "DELETE FROM events_fts",
+        _ => "UPDATE events SET search = to_tsvector('simple', '')",
+    };
+    run(&store, blank_index).await;
+    let city = EventQuery {
+        text: SearchText::parse("bucharest").ok(),
+        ..EventQuery::default()
+    };
+    let application = EventQuery {
+        application: Some("office".into()),
+        ..EventQuery::default()
+    };
+    for query in [&city, &application] {
+        let page = store.query_events(query).await.expect("query");
+        assert!(page.items.is_empty(), "{query:?} before the upgrade");
+    }
     let query = EventQuery {
         country: Some("fr".into()),
         ip_range: IpRange::parse("198.51.100.0/24"),
@@ -234,6 +255,15 @@ pub async fn migrate_fills_in_filter_columns_of_older_rows<D: TestDatabase>(data
         .await
         .expect("query");
     assert_eq!(page.items.len(), want);
+    for query in [city, application] {
+        let want = events.iter().filter(|e| query.matches(e)).count();
+        assert!(want > 0, "{query:?} matches some events");
+        let page = store
+            .query_events(&query.with_page_size(500).expect("size"))
+            .await
+            .expect("query");
+        assert_eq!(page.items.len(), want);
+    }
     let pending = Statement::new(
         store.dialect(),
         "SELECT count(*) AS n FROM events WHERE target_keys IS NULL",
