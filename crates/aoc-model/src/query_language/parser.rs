@@ -216,10 +216,13 @@ impl Parser {
         };
         let Some(field) = values::field(name) else {
             if name.chars().all(|c| c.is_ascii_alphabetic() || c == '_') {
+                let meant = values::nearest_field(name)
+                    .map(|field| format!(" Did you mean {field}:?"))
+                    .unwrap_or_default();
                 return Err(QueryTextError::new(
                     at,
                     format!(
-                        "{name}: is not a field; the fields are {}. \
+                        "{name}: is not a field.{meant} The fields are {}. \
                          Put the word in quotes to search for it",
                         values::FIELD_NAMES
                     ),

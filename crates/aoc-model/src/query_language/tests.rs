@@ -151,6 +151,9 @@ fn errors_point_at_the_character() {
     let (at, message) = error("operaton:Set-Mailbox");
     assert_eq!(at, 1);
     assert!(message.contains("operation (op, activity)"), "{message}");
+    assert!(message.contains("Did you mean operation:?"), "{message}");
+    assert!(error("servce:x").1.contains("Did you mean service:?"));
+    assert!(!error("zzz:x").1.contains("Did you mean"));
     let (at, message) = error("actor: x");
     assert_eq!(at, 7);
     assert!(message.contains("missing after actor:"), "{message}");

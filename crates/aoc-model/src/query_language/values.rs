@@ -57,6 +57,65 @@ pub(super) fn field(name: &str) -> Option<Field> {
     })
 }
 
+/// Every name a field goes by, for suggestions.
+const NAMES: [&str; 27] = [
+    "actor",
+    "user",
+    "upn",
+    "target",
+    "application",
+    "app",
+    "operation",
+    "op",
+    "activity",
+    "service",
+    "workload",
+    "source",
+    "country",
+    "result",
+    "status",
+    "ip",
+    "tag",
+    "tenant",
+    "text",
+    "time",
+    "after",
+    "since",
+    "from",
+    "before",
+    "until",
+    "last",
+];
+
+/// The field name `name` was most likely meant to be (a letter or two off), if any.
+pub(super) fn nearest_field(name: &str) -> Option<&'static str> {
+    let name = name.to_ascii_lowercase();
+    NAMES
+        .iter()
+        .map(|candidate| (edit_distance(&name, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= 2 && *distance < candidate.len() / 2 + 1)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The term `field:value`; `quoted` when the value was in double quotes.
 ///
 /// # Errors
