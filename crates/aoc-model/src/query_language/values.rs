@@ -84,6 +84,7 @@ const NAMES: [&str; 27] = [
     "from",
     "before",
     "until",
+    "to",
     "last",
 ];
 
