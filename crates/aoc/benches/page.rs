@@ -146,5 +146,35 @@ async fn main() -> Result<()> {
             );
         }
     }
+    // What else the Events page asks for its default range (the last 7 days): the figures
+    // (totals, chart, top values) and, new with the page's Break down, the facets.
+    let week = EventQuery {
+        from: Some(chrono::Utc::now() - chrono::Duration::days(7)),
+        ..EventQuery::default()
+    };
+    let rounds = (options.iterations / 10).max(5);
+    let mut figures = Vec::new();
+    let mut facets = Vec::new();
+    let mut in_week = 0;
+    for _ in 0..rounds {
+        let started = Instant::now();
+        in_week = store
+            .aggregate_events(&week, &Default::default())
+            .await?
+            .total;
+        figures.push(started.elapsed());
+        let started = Instant::now();
+        store.facets(&week, &aoc_model::Facet::ALL, 5).await?;
+        facets.push(started.elapsed());
+    }
+    println!(
+        "\nThe last 7 days ({in_week} events), {rounds} runs: aggregations p50 {:.0} ms / p95 {:.0} ms; \
+         facets (all {}, top 5) p50 {:.0} ms / p95 {:.0} ms",
+        percentile(&mut figures, 0.5),
+        percentile(&mut figures, 0.95),
+        aoc_model::Facet::ALL.len(),
+        percentile(&mut facets, 0.5),
+        percentile(&mut facets, 0.95),
+    );
     Ok(())
 }
