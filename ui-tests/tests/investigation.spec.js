@@ -179,6 +179,13 @@ test.describe("investigation", () => {
       expect(value.toLowerCase()).toContain("inbox");
       expect(text).toMatch(/\(\d[\d,]*\)$/);
     }
+    // An address field suggests the addresses that start with what is typed.
+    await page.fill("[data-test=f-ip]", "198.51");
+    const addresses = page.locator("#suggest-ip option");
+    await expect.poll(() => addresses.count()).toBeGreaterThan(0);
+    for (const value of await addresses.evaluateAll((list) => list.map((o) => o.value))) {
+      expect(value.startsWith("198.51")).toBe(true);
+    }
   });
 
   test("a saved search is reopened after a reload, its range still relative", async ({ page, request }) => {

@@ -35,7 +35,7 @@ export function eventsPage() {
     totals: null,
     totalsSeq: 0,
     facets: null, // the most frequent values of each facet, for the search shown
-    suggestions: { service: [], operation: [], actor: [], application: [], source: [], country: [] },
+    suggestions: { service: [], operation: [], actor: [], application: [], ip: [], source: [], country: [] },
     facetList: FACETS,
     selectedIndex: -1,
     exporting: false,
@@ -245,11 +245,15 @@ export function eventsPage() {
       clearTimeout(suggestTimers[field]);
       suggestTimers[field] = setTimeout(async () => {
         const typed = (this.form[field] || "").trim();
-        const base = { ...(this.applied || this.form), [field]: typed };
+        // An address filter takes whole addresses only: the most frequent ones that start with
+        // what is typed.
+        const byPrefix = field === "ip";
+        const base = { ...(this.applied || this.form), [field]: byPrefix ? "" : typed };
         const query = filterQuery({ form: base, rawRange: this.rawRange, window: this.window }, false, session().utc);
         try {
-          const answer = await api(`/api/events/facets?fields=${field}&top=8&` + query);
-          this.suggestions[field] = answer.facets[field] || [];
+          const answer = await api(`/api/events/facets?fields=${field}&top=${byPrefix ? 100 : 8}&` + query);
+          const values = answer.facets[field] || [];
+          this.suggestions[field] = byPrefix ? values.filter((v) => v.value.startsWith(typed)).slice(0, 8) : values;
         } catch (_) {
           this.suggestions[field] = [];
         }
