@@ -118,7 +118,7 @@ impl ChunkWriter for EventWriter<'_> {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
              operation, result, actor_upn, actor_id, client_ip, client_ip_key, country, \
-             target_keys, activity_key, actor_keys, application, summary, payload) ",
+             target_keys, activity_key, actor_keys, application, application_key, summary, payload) ",
         );
         insert.push_values(columns, |mut row, c| {
             let e = c.event;
@@ -140,6 +140,7 @@ impl ChunkWriter for EventWriter<'_> {
                 .push_bind(c.activity_key.as_deref())
                 .push_bind(c.actor_keys.as_str())
                 .push_bind(c.application.as_deref())
+                .push_bind(c.application_key.as_deref())
                 .push_bind(c.summary.as_ref())
                 .push_bind(c.payload.as_slice());
         });
@@ -301,13 +302,14 @@ impl SqlEngine for SqliteStore {
         for (seq, derived) in rows {
             sqlx::query(
                 "UPDATE events SET client_ip_key = ?, country = ?, target_keys = ?, actor_keys = ?, \
-                 application = ? WHERE seq = ?",
+                 application = ?, application_key = ? WHERE seq = ?",
             )
             .bind(derived.client_ip_key.map(|k| k.to_vec()))
             .bind(derived.country)
             .bind(derived.target_keys)
             .bind(derived.actor_keys)
             .bind(derived.application)
+            .bind(derived.application_key)
             .bind(seq)
             .execute(&mut *tx)
             .await

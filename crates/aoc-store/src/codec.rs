@@ -77,8 +77,10 @@ pub struct EventColumns<'a> {
     pub target_keys: String,
     /// Actor UPN, name and id, the actor filter's haystack (see `aoc_model::actor_keys`).
     pub actor_keys: String,
-    /// The application's name, the application filter's and facet's value.
+    /// The application's name, the application facet's value.
     pub application: Option<String>,
+    /// The name lowercased, the application filter's haystack.
+    pub application_key: Option<String>,
     /// The key that finds this activity's record from another collection path (see
     /// `aoc_model::activity`).
     pub activity_key: Option<String>,
@@ -125,12 +127,20 @@ impl<'a> EventColumns<'a> {
             target_keys: clean_text(&aoc_model::target_keys(&event.targets)).into_owned(),
             actor_keys: clean_text(&aoc_model::actor_keys(&event.actor)).into_owned(),
             application: event.application().map(|a| clean_text(a).into_owned()),
+            application_key: application_key(event),
             activity_key: aoc_model::activity::activity_key(event)
                 .map(|key| clean_text(&key).into_owned()),
             payload: crate::payload::encode(&extra, &raw)?,
             search: aoc_model::search::index_text(event),
         })
     }
+}
+
+/// The application's name as the filter compares it (see `aoc_model::TextMatch`).
+fn application_key(event: &Event) -> Option<String> {
+    event
+        .application()
+        .map(|a| clean_text(&a.to_lowercase()).into_owned())
 }
 
 fn country_of(location: &Option<Location>) -> Option<String> {
@@ -146,6 +156,7 @@ pub struct DerivedColumns {
     pub target_keys: String,
     pub actor_keys: String,
     pub application: Option<String>,
+    pub application_key: Option<String>,
     /// The tokens the full-text index covers ([`aoc_model::search::index_text`]).
     pub search: String,
     /// The actor's (UPN, display name), for the people table (see `sql::people`).
@@ -160,6 +171,7 @@ impl DerivedColumns {
             target_keys: clean_text(&aoc_model::target_keys(&event.targets)).into_owned(),
             actor_keys: clean_text(&aoc_model::actor_keys(&event.actor)).into_owned(),
             application: event.application().map(|a| clean_text(a).into_owned()),
+            application_key: application_key(event),
             search: aoc_model::search::index_text(event),
             actor_name: crate::sql::actor_name(&event.actor),
         }

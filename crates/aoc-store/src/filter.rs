@@ -229,12 +229,18 @@ impl<D: FilterDialect + ?Sized> Builder<'_, D> {
                 format!("({})", dialect.contains("coalesce(target_keys, '')", &ph))
             }
             NameField::Application => {
-                // NULL for events that name none: compared as empty, so NOT keeps them.
+                // Against the name lowercased in Rust (every letter, as the needle is); NULL for
+                // events that name none, compared as empty, so NOT keeps them.
                 let application = TextMatch::parse(value)?;
                 let ph = self.bind_match(&application);
+                let key = "coalesce(application_key, '')";
                 format!(
                     "({})",
-                    self.name_match("coalesce(application, '')", &application, &ph)
+                    match application {
+                        TextMatch::Part(_) => dialect.contains(key, &ph),
+                        TextMatch::Whole(_) => format!("{key} = {ph}"),
+                        TextMatch::Pattern(_) => format!("{key} LIKE {ph} ESCAPE '\\'"),
+                    }
                 )
             }
             NameField::Country => {
@@ -281,15 +287,17 @@ impl<D: FilterDialect + ?Sized> Builder<'_, D> {
         }
         if let Some(ip) = query.client_ip {
             let ph = self.bind(Bind::Bytes(aoc_model::ip_key(ip).to_vec()));
-            // Never NULL, so that `NOT` of it keeps the events without an address.
-            self.clauses
-                .push(format!("coalesce(client_ip_key = {ph}, FALSE)"));
+            // Never NULL, so that `NOT` of it keeps the events without an address; written so
+            // the address index still serves it.
+            self.clauses.push(format!(
+                "(client_ip_key IS NOT NULL AND client_ip_key = {ph})"
+            ));
         }
         if let Some(range) = query.ip_range {
             let first = self.bind(Bind::Bytes(range.first_key().to_vec()));
             let last = self.bind(Bind::Bytes(range.last_key().to_vec()));
             self.clauses.push(format!(
-                "coalesce(client_ip_key >= {first} AND client_ip_key <= {last}, FALSE)"
+                "(client_ip_key IS NOT NULL AND client_ip_key >= {first} AND client_ip_key <= {last})"
             ));
         }
         if let Some(tag) = &query.tag {

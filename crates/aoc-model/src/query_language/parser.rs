@@ -134,7 +134,10 @@ impl Parser {
         };
         self.next += 1;
         match token.kind {
-            Kind::Minus => self.negated(token.at),
+            // `-` turns around a field, a phrase or a group; before a plain word it is part of
+            // the text, as in a pasted cmdlet line (`Set-Mailbox -DeliverToMailboxAndForward`).
+            Kind::Minus if self.negates() => self.negated(token.at),
+            Kind::Minus => self.unary(),
             Kind::Word(ref word) if word == "NOT" => self.negated(token.at),
             Kind::Open => {
                 self.deeper(token.at)?;
@@ -171,6 +174,22 @@ impl Parser {
                 )
             }),
         }
+    }
+
+    /// True when the token after a `-` is one it turns around: `(`, a phrase, or `field:…`.
+    fn negates(&self) -> bool {
+        self.peek().is_some_and(|t| match &t.kind {
+            Kind::Open | Kind::Phrase(_) => true,
+            Kind::Word(word) => {
+                word.split_once(':')
+                    .is_some_and(|(name, _)| values::field(name).is_some())
+                    || word
+                        .get(..4)
+                        .is_some_and(|w| w.eq_ignore_ascii_case("time"))
+                        && word[4..].starts_with(['<', '>'])
+            }
+            _ => false,
+        })
     }
 
     /// What follows a `NOT` or `-` at `at`, turned around.
@@ -215,20 +234,18 @@ impl Parser {
             return text(SearchText::parse(word), at, word);
         };
         let Some(field) = values::field(name) else {
-            if name.chars().all(|c| c.is_ascii_alphabetic() || c == '_') {
-                let meant = values::nearest_field(name)
-                    .map(|field| format!(" Did you mean {field}:?"))
-                    .unwrap_or_default();
+            // A field name a letter or two off is a mistake worth naming; anything else with a
+            // colon (a URL, an IPv6 address, a clock time, `urn:…`) is words to search for.
+            if let Some(meant) = values::nearest_field(name).filter(|_| !value.starts_with("//")) {
                 return Err(QueryTextError::new(
                     at,
                     format!(
-                        "{name}: is not a field.{meant} The fields are {}. \
+                        "{name}: is not a field. Did you mean {meant}:? The fields are {}. \
                          Put the word in quotes to search for it",
                         values::FIELD_NAMES
                     ),
                 ));
             }
-            // An IPv6 address or a clock time: words to search for.
             return text(SearchText::parse(word), at, word);
         };
         let value_at = at + name.chars().count() + 1;

@@ -49,8 +49,20 @@ fn fields_words_and_phrases() {
             SearchText::phrase("add member to role").expect("phrase")
         ))
     );
-    // Not fields: an IPv6 address and a clock time are words.
+    // Not fields: an IPv6 address, a clock time and a URL are words.
     assert_eq!(parsed("2603:10b6"), words("2603:10b6"));
+    assert_eq!(
+        parsed("https://contoso.sharepoint.com/sites/hr"),
+        words("https://contoso.sharepoint.com/sites/hr")
+    );
+    assert_eq!(parsed("mailto:kim"), words("mailto:kim"));
+    // A pattern in quotes may hold spaces: part of a name with a space in it.
+    assert_eq!(
+        parsed(r#"operation:"*add member*""#),
+        term(Term::Operation("*add member*".into()))
+    );
+    assert_eq!(parsed("country:uk"), term(Term::Country("GB".into())));
+    assert_eq!(parsed("country:gb"), term(Term::Country("gb".into())));
     assert_eq!(parsed("country:France"), term(Term::Country("FR".into())));
     assert_eq!(
         parsed("result:failed"),
@@ -74,11 +86,23 @@ fn and_binds_tighter_than_or_and_not_turns_around() {
         ])
     );
     assert_eq!(
-        parsed("(a OR b) -c NOT (d)"),
+        parsed("(a OR b) NOT c -(d) -\"e f\" -service:x"),
         QueryExpr::All(vec![
             QueryExpr::Any(vec![words("a"), words("b")]),
             QueryExpr::Not(Box::new(words("c"))),
             QueryExpr::Not(Box::new(words("d"))),
+            QueryExpr::Not(Box::new(term(Term::Text(
+                SearchText::phrase("e f").expect("phrase")
+            )))),
+            QueryExpr::Not(Box::new(term(Term::Service("x".into())))),
+        ])
+    );
+    // Before a plain word, `-` is part of the text: a pasted cmdlet line searches its words.
+    assert_eq!(
+        parsed("Set-Mailbox -DeliverToMailboxAndForward"),
+        QueryExpr::All(vec![
+            words("Set-Mailbox"),
+            words("DeliverToMailboxAndForward")
         ])
     );
     // Lower-case operators are words; a hyphen inside a word is part of it.
@@ -153,7 +177,8 @@ fn errors_point_at_the_character() {
     assert!(message.contains("operation (op, activity)"), "{message}");
     assert!(message.contains("Did you mean operation:?"), "{message}");
     assert!(error("servce:x").1.contains("Did you mean service:?"));
-    assert!(!error("zzz:x").1.contains("Did you mean"));
+    // A name nowhere near a field's is a word with a colon in it, searched for.
+    assert_eq!(parsed("zzz:x"), words("zzz:x"));
     let (at, message) = error("actor: x");
     assert_eq!(at, 7);
     assert!(message.contains("missing after actor:"), "{message}");
@@ -163,6 +188,17 @@ fn errors_point_at_the_character() {
     assert_eq!(error("time:2026-12-03..2026-12-01").0, 6);
     assert_eq!(error("operation:*").0, 11);
     assert_eq!(error("a @@").0, 3);
+    assert_eq!(error("country:Frnace").0, 9);
+    assert_eq!(error("last:1M").0, 6);
+    assert_eq!(error("time:now").0, 6);
+    for far in [
+        "after:+262142-12-31",
+        "before:+262142-12-31",
+        "time:+262142-12-31",
+        "time:2026-12-01..+262142-12-31",
+    ] {
+        assert!(error(far).1.contains("year"), "{far}");
+    }
     assert_eq!(error("").0, 1);
     assert_eq!(error("   ").0, 1);
 }

@@ -1,6 +1,6 @@
 //! Field names and the values each field takes.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 
 use super::Term;
 use crate::event::EventResult;
@@ -130,7 +130,9 @@ pub(super) fn term(
     if value.chars().any(char::is_control) {
         return Err("a value must not contain control characters".into());
     }
-    let written = if quoted {
+    // In quotes, a whole name, unless it has a `*`: then a pattern that may hold spaces
+    // (`"*Add member*"`, part of a name with a space in it).
+    let written = if quoted && !value.contains('*') {
         format!("\"{value}\"")
     } else {
         value.to_owned()
@@ -153,13 +155,19 @@ pub(super) fn term(
         Field::Service => name(Term::Service, TextMatch::parse),
         Field::Source => name(Term::Source, TextMatch::parse),
         Field::Country => {
+            // A code as records carry it, or a name AOC knows: a misspelt name is an error, not
+            // a filter that silently matches nothing.
             let value = value.trim();
-            if value.is_empty() || value.contains('*') {
-                return Err("expected a country's name or two-letter code (FR, France)".into());
+            match crate::country_code(value) {
+                Some(code) => Ok(Term::Country(code.to_owned())),
+                None if value.len() == 2 && value.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    Ok(Term::Country(value.to_owned()))
+                }
+                None => Err(format!(
+                    "{written} is not a country AOC knows: give its two-letter code (FR, GB) \
+                     or its English name (France)"
+                )),
             }
-            Ok(Term::Country(
-                crate::country_code(value).map_or_else(|| value.to_owned(), str::to_owned),
-            ))
         }
         Field::Result => result(value).map(Term::Result).ok_or_else(|| {
             format!("{written} is not a result: expected success, failure, partial or unknown")
@@ -226,6 +234,10 @@ fn duration(value: &str) -> Option<Duration> {
     let split = value.find(|c: char| !c.is_ascii_digit())?;
     let (digits, unit) = value.split_at(split);
     let n: i64 = digits.parse().ok()?;
+    // `M` could be months as well as minutes: refused rather than guessed.
+    if unit == "M" {
+        return None;
+    }
     let minutes = match unit.to_ascii_lowercase().as_str() {
         "m" | "min" => n,
         "h" => n.checked_mul(60)?,
@@ -251,12 +263,22 @@ fn day(date: NaiveDate) -> Point {
     let start = date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
     Point {
         start,
-        end: Some(start + Duration::days(1)),
+        // Checked: a far date is refused by `point`, not by an overflow here.
+        end: Some(start.checked_add_signed(Duration::days(1)).unwrap_or(start)),
     }
 }
 
 /// A date, a time, `today`, `yesterday` (UTC days), `now`, `now-24h` or `-24h`.
 fn point(value: &str, now: DateTime<Utc>) -> Result<Point, String> {
+    let point = any_point(value, now)?;
+    // Years past 9999 overflow the arithmetic on them, and mean nothing in an audit log.
+    if !(1..=9999).contains(&point.start.year()) {
+        return Err("expected a year from 1 to 9999".into());
+    }
+    Ok(point)
+}
+
+fn any_point(value: &str, now: DateTime<Utc>) -> Result<Point, String> {
     let value = value.trim();
     let lower = value.to_ascii_lowercase();
     match lower.as_str() {
@@ -332,10 +354,15 @@ fn time(value: &str, now: DateTime<Utc>) -> Result<Term, String> {
             from: Some(point.start),
             to: Some(end),
         }),
-        None if value.trim().to_ascii_lowercase().starts_with(['n', '-']) => Ok(Term::Time {
-            from: Some(point.start),
-            to: None,
-        }),
+        // `now-24h`, `-7d`: since then. `now` alone would be nothing from now on.
+        None if !value.trim().eq_ignore_ascii_case("now")
+            && value.trim().to_ascii_lowercase().starts_with(['n', '-']) =>
+        {
+            Ok(Term::Time {
+                from: Some(point.start),
+                to: None,
+            })
+        }
         None => Err(
             "a single moment matches almost nothing: write time:>=2026-12-01T09:30Z, \
                      a day, or a range such as 2026-12-01T09:00Z..2026-12-01T10:00Z"

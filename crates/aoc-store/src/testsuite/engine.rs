@@ -213,7 +213,7 @@ pub async fn migrate_fills_in_filter_columns_of_older_rows<D: TestDatabase>(data
     run(
         &store,
         "UPDATE events SET client_ip_key = NULL, country = NULL, target_keys = NULL, \
-         application = NULL",
+         application = NULL, application_key = NULL",
     )
     .await;
     // An index written before it held cities: empty.

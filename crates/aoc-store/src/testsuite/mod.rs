@@ -112,7 +112,8 @@ macro_rules! store_behaviour_suite {
             distinct_activities_sharing_a_user_and_second_stay_apart,
             retention_and_deletes_take_the_sightings,
             imported_events_stay_for_the_retention_from_their_import,
-            saved_searches_are_personal_or_shared
+            saved_searches_are_personal_or_shared,
+            application_names_match_in_any_letter_case
         );
         $crate::job_queue_behaviour_suite!($make);
     };
@@ -811,6 +812,31 @@ fn typed(text: &str) -> EventQuery {
         .unwrap_or_else(|e| panic!("{text}: {e}"))
         .apply_to(&mut query);
     query
+}
+
+/// Application names outside ASCII match in any case, as the reference folds them.
+pub async fn application_names_match_in_any_letter_case(store: &dyn Store) {
+    let mut events = varied_events(20);
+    for (i, event) in events.iter_mut().enumerate() {
+        let name = if i % 2 == 0 {
+            "Éditeur RH"
+        } else {
+            "Портал Кадров"
+        };
+        event
+            .details
+            .insert("appDisplayName".into(), name.to_owned());
+    }
+    insert(store, &events).await;
+    for value in ["ÉDITEUR", "\"éditeur rh\"", "портал", "*КАДРОВ"] {
+        let query = EventQuery {
+            application: Some(value.into()),
+            ..EventQuery::default()
+        };
+        let want = expected(&events, &query);
+        assert_eq!(want.len(), 10, "{value}");
+        assert_eq!(ids(&collect_pages(store, &query).await), want, "{value}");
+    }
 }
 
 pub async fn filters_match_the_reference(store: &dyn Store) {
