@@ -75,3 +75,27 @@ test.describe("query language", () => {
     expect(typed.total).toBe(top.count);
   });
 });
+
+test.describe("query language and the range", () => {
+  test("a typed time sets the range: the selector stands aside", async ({ page, request }) => {
+    const want = await api(request, `/api/events/aggregations?q=${encodeURIComponent("last:30d")}`);
+    const week = await api(request, "/api/events/aggregations?hours=168");
+    await page.goto("/events");
+    await page.fill("[data-test=f-q]", "last:30d");
+    await page.press("[data-test=f-q]", "Enter");
+    await expect(page.locator("[data-test=f-range]")).toBeDisabled();
+    await expect(page.locator("[data-test=total]")).toContainText(`${want.total.toLocaleString("en-US")} event`);
+    expect(want.total).toBeGreaterThanOrEqual(week.total);
+    await expect(page).not.toHaveURL(/[?&]hours=/);
+  });
+
+  test("Edit as query keeps a part of a name with a space a part", async ({ page, request }) => {
+    const want = await api(request, `/api/events/aggregations?hours=168&operation=${encodeURIComponent("member to")}`);
+    expect(want.total).toBeGreaterThan(0);
+    await page.goto(`/events?hours=168&operation=${encodeURIComponent("member to")}`);
+    await page.click("[data-test=as-query]");
+    await expect(page.locator("[data-test=f-q]")).toHaveValue('operation:"*member to*"');
+    await page.click("[data-test=apply]");
+    await expect(page.locator("[data-test=total]")).toContainText(`${want.total.toLocaleString("en-US")} event`);
+  });
+});

@@ -1,5 +1,5 @@
-// A person's timeline, reached from an event: their events oldest first and day by day, counted
-// as the API counts them, with where they signed in from.
+// A person's timeline, reached from an event: their events day by day from the latest back,
+// counted as the API counts them, with where they signed in from.
 const { test, expect, api } = require("./fixtures");
 
 test("an event's actor opens their timeline, day by day, counted as the API counts", async ({ page, request }) => {
@@ -15,9 +15,9 @@ test("an event's actor opens their timeline, day by day, counted as the API coun
   await expect(page.locator('[data-test=timeline-facts] [data-fact="country"]')).toBeVisible();
   const days = page.locator("[data-test=timeline-day]");
   await expect(days.first()).toBeVisible();
-  // Oldest first: day keys ascend.
+  // The latest day first: day keys descend.
   const keys = await days.evaluateAll((els) => els.map((e) => e.dataset.day));
-  expect([...keys].sort()).toEqual(keys);
+  expect([...keys].sort().reverse()).toEqual(keys);
   // A row opens in the panel; the navigation does not list the page.
   await days.first().locator("tbody tr").first().click();
   await expect(page.locator("[data-test=detail]")).toBeVisible();

@@ -182,7 +182,15 @@ pub fn intent_from_reply(reply: &str) -> Result<Intent, IntentError> {
         ("text", "q"),
     ] {
         if let Some(value) = text(&object, field)? {
-            filters.insert(param.to_owned(), value);
+            // The model's text is words to search for, never query syntax.
+            let value = if param == "q" {
+                aoc_model::query_language::as_words(&value)
+            } else {
+                value
+            };
+            if !value.is_empty() {
+                filters.insert(param.to_owned(), value);
+            }
         }
     }
     for field in ["from", "to"] {

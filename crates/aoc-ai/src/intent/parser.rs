@@ -166,7 +166,7 @@ pub fn parse_question_in(question: &str, now: DateTime<Utc>, utc_offset_minutes:
 
     if !text.is_empty() {
         text.dedup();
-        set("q", text.join(" "));
+        set("q", aoc_model::query_language::as_words(&text.join(" ")));
     }
     let aggregation = aggregation(&words, filters.contains_key("ip"));
     let ignored = words.ignored(&filters);

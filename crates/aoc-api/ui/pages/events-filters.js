@@ -82,7 +82,10 @@ export function readFilters(params, utc) {
  */
 export function filterQuery({ form, rawRange, window }, forUrl, utc) {
   const params = new URLSearchParams();
-  if (form.range === "custom") {
+  if (typedTime(form.q)) {
+    // The search box sets the time (`last:30d`, `time:yesterday`): the range selector stands
+    // aside rather than narrowing it.
+  } else if (form.range === "custom") {
     // Times read from the URL or a chart selection keep their precision until edited.
     const from = rawRange ? rawRange.from : fromInputValue(form.from, utc);
     const to = rawRange ? rawRange.to : fromInputValue(form.to, utc);
@@ -130,40 +133,58 @@ export function filtersSet(form) {
   return FILTERS.filter((name) => name !== "q" && (form[name] || "").trim()).length;
 }
 
+/** True when the query text names a time (`last:24h`, `after:…`, `time:…`, `time>=…`). */
+export function typedTime(q) {
+  return /(^|[\s(-])(time|after|since|from|before|until|to|last)(:|[<>])/i.test(q || "");
+}
+
 /** A query-language error (`at character 12: …`) as the query with a caret under the
  * character at fault; null when the error is not the search's. */
 export function queryErrorOf(error, q) {
   const param = ((error && error.params) || []).find((p) => p.name === "q");
   const match = param && /^at character (\d+): (.*)$/s.exec(param.reason);
-  if (!match || !q) return null;
-  const at = Math.max(1, Math.min(Number(match[1]), q.length + 1));
-  return { text: q, caret: " ".repeat(at - 1) + "^", message: match[2] };
+  // The API was sent the text trimmed, and counts characters (not UTF-16 units) in it.
+  const text = (q || "").trim();
+  if (!match || !text) return null;
+  const chars = Array.from(text);
+  const at = Math.max(1, Math.min(Number(match[1]), chars.length + 1));
+  // Tabs and wide characters would shift the caret: spaces under each.
+  const before = chars.slice(0, at - 1).map((c) => (c === "\t" ? "\t" : " ")).join("");
+  return { text, caret: before + "^", message: match[2] };
 }
 
 /** The form's field filters written in the query language, with the search's own text after:
  * the same search, ready to be edited as text. */
 export function formAsQuery(form) {
-  const quoted = (value) => (/[\s()]/.test(value) && !/^".*"$/.test(value) ? `"${value.replace(/"/g, "")}"` : value);
+  // A value with a space or parenthesis goes in quotes: a whole name stays whole, and part of a
+  // name stays a part (`"*Add member*"`).
+  const quoted = (value) => {
+    if (!/[\s()]/.test(value) || /^".*"$/.test(value)) return value;
+    return value.includes("*") ? `"${value}"` : `"*${value}*"`;
+  };
   const terms = [];
-  for (const name of [...EXCLUDABLE, "ip", "tag"]) {
-    const value = (form[name] || "").trim();
-    if (value) terms.push(`${name}:${quoted(value)}`);
-  }
-  for (const name of EXCLUDABLE) {
-    const value = (form["not_" + name] || "").trim();
-    if (value) terms.push(`-${name}:${quoted(value)}`);
+  for (const name of movable(form)) {
+    const value = form[name].trim();
+    const field = name.replace(/^not_/, "");
+    terms.push(`${name.startsWith("not_") ? "-" : ""}${field}:${quoted(value)}`);
   }
   const q = (form.q || "").trim();
   if (q) terms.push(terms.length > 0 && /\bOR\b/.test(q) ? `(${q})` : q);
   return terms.join(" ");
 }
 
+/** The form's filters that can be written as query text: set, and without a double quote
+ * inside (the language has no escape for one; such a value stays in its field). */
+function movable(form) {
+  return [...EXCLUDABLE, "ip", "tag", ...EXCLUDABLE.map((name) => "not_" + name)]
+    .filter((name) => (form[name] || "").trim() && !/^.+".+$/.test(form[name].trim().replace(/^"(.*)"$/, "$1")));
+}
+
 /** The form with its field filters moved into the search box as query text. */
 export function moveFiltersToQuery(form) {
+  const names = movable(form);
   const moved = { ...form, q: formAsQuery(form) };
-  for (const name of [...EXCLUDABLE, "ip", "tag"]) { moved[name] = ""; moved["not_" + name] = ""; }
-  delete moved.not_ip;
-  delete moved.not_tag;
+  for (const name of names) moved[name] = "";
   return moved;
 }
 

@@ -7,7 +7,7 @@ import { eventPanel } from "./event-panel.js";
 import { tags } from "./event-tags.js";
 import { drawChart, resizeChart } from "./events-chart.js";
 import { savedSearches } from "./saved-searches.js";
-import { FACETS, PAGE_SIZE, PAGE_SIZES, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, moveFiltersToQuery, queryErrorOf, readFilters, COLUMNS, applicationOf, loadColumns } from "./events-filters.js";
+import { FACETS, PAGE_SIZE, PAGE_SIZES, RANGE_PRESETS, activeFilters, emptyForm, facetFilterValue, filterQuery, filtersSet, fixedWindow, moveFiltersToQuery, queryErrorOf, readFilters, typedTime, COLUMNS, applicationOf, loadColumns } from "./events-filters.js";
 
 export function eventsPage() {
   // The uPlot chart, kept out of Alpine's reactive data.
@@ -42,6 +42,7 @@ export function eventsPage() {
     filtersOpen: false,
     helpOpen: false,
     queryError: null, // the search's query-language error, with a caret at the character
+    searchFailed: false, // the last search was refused or failed (not: found nothing)
     live: false, // search again every LIVE_SECONDS while a preset range is shown
     compact: window.localStorage.getItem("aoc.compact") === "1",
     columnList: COLUMNS,
@@ -58,6 +59,9 @@ export function eventsPage() {
       this.$watch("$store.session.theme", () => this.$nextTick(() => this.drawChart()));
       this.$watch("$store.session.utc", () => this.drawChart());
     },
+
+    /** The search box names a time: the range selector stands aside. */
+    rangeTyped() { return typedTime(this.form.q); },
 
     /** Whether the column `name` is shown. */
     col(name) { return this.columns[name] !== false; },
@@ -186,10 +190,12 @@ export function eventsPage() {
         if (seq !== this.loadSeq) return;
         this.events = page.items;
         this.nextCursor = page.next_cursor || null;
+        this.searchFailed = false;
       } catch (e) {
         if (seq === this.loadSeq) {
           this.events = [];
           this.nextCursor = null;
+          this.searchFailed = true;
           this.queryError = queryErrorOf(e, (this.applied || this.form).q);
           this.fail(e);
         }
@@ -279,6 +285,7 @@ export function eventsPage() {
     /** The period the results cover: a preset's fixed window, or the custom range (a chart
      * selection included) as the search has it. */
     windowText() {
+      if (typedTime((this.applied || this.form).q)) return "the time the search box sets";
       const utc = session().utc;
       const range = this.window
         || this.rawRange

@@ -1,6 +1,6 @@
-// A person's timeline: what one actor did, oldest first and day by day, beside where they signed
-// in from, with which applications, and what they did most (`/timeline?actor=<upn>&hours=720`).
-// Reached from the event panel; a row opens in the panel.
+// A person's timeline: what one actor did, day by day from the latest back, beside where they
+// signed in from, with which applications, and what they did most
+// (`/timeline?actor=<upn>&hours=720`). Reached from the event panel; a row opens in the panel.
 import { api } from "../core/api.js";
 import { locationText, targetText } from "../core/format.js";
 import { session } from "../core/session.js";
@@ -43,6 +43,7 @@ export function timelinePage() {
     timelineNext: null,
     timelineLoading: false,
     timelineSeq: 0,
+    timelineWindow: null, // the range fixed when the timeline loads, so every page sees the same
 
     show(params) {
       this.person = (params.get("actor") || "").trim();
@@ -56,7 +57,12 @@ export function timelinePage() {
     filters() {
       const params = new URLSearchParams();
       params.set("actor", `"${this.person}"`);
-      params.set("hours", this.hours);
+      if (this.timelineWindow) {
+        params.set("from", this.timelineWindow.from);
+        params.set("to", this.timelineWindow.to);
+      } else {
+        params.set("hours", this.hours);
+      }
       return params;
     },
 
@@ -66,7 +72,14 @@ export function timelinePage() {
       this.totals = null;
       this.facts = null;
       this.timelineNext = null;
+      this.timelineLoading = false;
+      session().error = null;
       if (!this.person) return;
+      const now = new Date();
+      this.timelineWindow = {
+        from: new Date(now.getTime() - Number(this.hours) * 3600 * 1000).toISOString(),
+        to: new Date(now.getTime() + 1000).toISOString(),
+      };
       const filters = this.filters().toString();
       try {
         const [totals, facets] = await Promise.all([
@@ -83,12 +96,11 @@ export function timelinePage() {
       await this.moreTimeline(seq);
     },
 
-    /** The next events, oldest first, added to their days. */
+    /** The next events, latest first, added to their days. */
     async moreTimeline(seq = this.timelineSeq) {
       this.timelineLoading = true;
       try {
         const params = this.filters();
-        params.set("order", "oldest");
         params.set("page_size", String(PAGE));
         if (this.timelineNext) params.set("cursor", this.timelineNext);
         const page = await api("/api/events?" + params.toString());
@@ -116,8 +128,13 @@ export function timelinePage() {
       return this.loadTimeline();
     },
 
-    /** The same events on the Events page, to filter further. */
-    asSearch() { return navigate("/events?" + this.filters().toString()); },
+    /** The same events on the Events page, to filter further (the range as chosen). */
+    asSearch() {
+      const params = new URLSearchParams();
+      params.set("actor", `"${this.person}"`);
+      params.set("hours", this.hours);
+      return navigate("/events?" + params.toString());
+    },
 
     openEvent(event) { return eventPanel.open(event.id); },
 

@@ -35,6 +35,27 @@ use crate::query::{EventQuery, Exclusions};
 use crate::search::SearchText;
 
 pub use parser::parse;
+
+/// `text` written so that the query language reads it as words to search for and nothing else
+/// (for text a program puts in `q`: a model's reading of a question): operators lowercased,
+/// quotes, parentheses and colons spaced out.
+pub fn as_words(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| {
+            if matches!(c, '(' | ')' | '"' | ':') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .map(|word| word.trim_start_matches('-'))
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 pub use values::FIELD_NAMES;
 
 /// Terms in one query.

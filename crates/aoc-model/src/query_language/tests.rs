@@ -240,3 +240,18 @@ fn conjuncts_move_into_free_fields_and_the_rest_stays_an_expression() {
         ]))
     );
 }
+
+#[test]
+fn a_programs_text_is_read_as_words_only() {
+    let written = as_words("NOT (user:\"Ravi\") OR -payroll.xlsx");
+    assert_eq!(written, "not user ravi or payroll.xlsx");
+    assert_eq!(
+        parse(&written, now()).expect("words"),
+        QueryExpr::All(
+            ["not", "user", "ravi", "or", "payroll.xlsx"]
+                .into_iter()
+                .map(words)
+                .collect()
+        )
+    );
+}
