@@ -147,6 +147,8 @@ impl Term {
 
 impl QueryExpr {
     /// True when `event` satisfies the expression: the reference the engines are checked against.
+    /// Tags live beside events, not in them, and a person's other names in the store's people
+    /// table: terms on those are checked against the engines by their own tests.
     pub fn matches(&self, event: &Event) -> bool {
         match self {
             Self::All(parts) => parts.iter().all(|p| p.matches(event)),

@@ -594,4 +594,38 @@ pub async fn events_filter_by_tag(store: &dyn Store) {
         store.query_events(&after).await.expect("query").items.len(),
         want.len() - 1
     );
+    // Typed: a tag inside OR and turned around (the query language), which the reference
+    // cannot see (tags live beside events): the expected sets come from the tags added above.
+    let escalated_now: std::collections::BTreeSet<_> =
+        events.iter().step_by(3).skip(1).map(|e| e.id).collect();
+    let typed = |text: &str| {
+        let mut query = aoc_model::EventQuery::default();
+        aoc_model::query_language::parse(text, chrono::Utc::now())
+            .expect("query")
+            .apply_to(&mut query);
+        query.with_page_size(500).expect("size")
+    };
+    let ids_of = |page: aoc_model::EventPage| -> std::collections::BTreeSet<_> {
+        page.items.iter().map(|e| e.id).collect()
+    };
+    let not_escalated = ids_of(
+        store
+            .query_events(&typed("NOT tag:escalated"))
+            .await
+            .expect("query"),
+    );
+    let all: std::collections::BTreeSet<_> = events.iter().map(|e| e.id).collect();
+    assert_eq!(
+        not_escalated,
+        all.difference(&escalated_now).copied().collect()
+    );
+    let either = ids_of(
+        store
+            .query_events(&typed("tag:escalated OR tag:benign"))
+            .await
+            .expect("query"),
+    );
+    let mut want_either = escalated_now.clone();
+    want_either.insert(events[1].id);
+    assert_eq!(either, want_either);
 }
