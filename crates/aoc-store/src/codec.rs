@@ -111,6 +111,8 @@ impl<'a> EventColumns<'a> {
                 .as_deref()
                 .map(|v| clean_text(&aoc_model::actor_key(v)).into_owned())
         };
+        // The columns a later schema added are computed as the upgrade computes them.
+        let derived = DerivedColumns::of(event);
         Ok(Self {
             event,
             tenant_id: clean_text(event.tenant_id.as_str()),
@@ -122,16 +124,16 @@ impl<'a> EventColumns<'a> {
             actor_upn: key(&event.actor.upn),
             actor_id: key(&event.actor.id),
             client_ip: event.client_ip.map(|ip| ip.to_string()),
-            client_ip_key: event.client_ip.map(aoc_model::ip_key),
-            country: country_of(&event.location),
-            target_keys: clean_text(&aoc_model::target_keys(&event.targets)).into_owned(),
-            actor_keys: clean_text(&aoc_model::actor_keys(&event.actor)).into_owned(),
-            application: event.application().map(|a| clean_text(a).into_owned()),
-            application_key: application_key(event),
+            client_ip_key: derived.client_ip_key,
+            country: derived.country,
+            target_keys: derived.target_keys,
+            actor_keys: derived.actor_keys,
+            application: derived.application,
+            application_key: derived.application_key,
             activity_key: aoc_model::activity::activity_key(event)
                 .map(|key| clean_text(&key).into_owned()),
             payload: crate::payload::encode(&extra, &raw)?,
-            search: aoc_model::search::index_text(event),
+            search: derived.search,
         })
     }
 }

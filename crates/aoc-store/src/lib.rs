@@ -5,6 +5,7 @@
 //! The trait grows by capability (events, fetch state and leases, annotations, the audit trail,
 //! the job queue; alerts and sink cursors as those features arrive), so each part can be read alone.
 
+mod aggregate_sql;
 mod annotations;
 mod audit_trail;
 mod codec;
@@ -27,6 +28,7 @@ use aoc_model::{
     AggregateSpec, Event, EventAggregates, EventId, EventPage, EventQuery, Facet, Seq, ValueCount,
 };
 
+pub use aggregate_sql::{AggregateSql, TopColumn, aggregate_interval};
 pub use annotations::{AnnotationStore, Comment, EventRef, TagCount, TagRecord};
 pub use audit_trail::{
     AUDIT_COLUMNS, AuditColumns, AuditCursor, AuditCursorError, AuditEntry, AuditOutcome,
@@ -43,10 +45,7 @@ pub use fetch_state::{
     ContentRef, ContentStatus, CoverageQuery, CoverageRow, DelayStats, FetchCommit,
     FetchStateStore, RunRecord, SourceProblem, SourceState,
 };
-pub use filter::{
-    AggregateSql, Bind, BindType, FilterDialect, SqlFilter, TopColumn, aggregate_interval,
-    event_filter, into_page,
-};
+pub use filter::{Bind, BindType, FilterDialect, SqlFilter, event_filter, into_page};
 pub use instrumented::InstrumentedStore;
 pub use jobs::{
     ClaimedJob, JobId, JobOutcome, JobQueue, JobRecord, JobStatus, NewJob, abandoned_error,
