@@ -179,6 +179,16 @@ test.describe("investigation", () => {
       expect(value.toLowerCase()).toContain("inbox");
       expect(text).toMatch(/\(\d[\d,]*\)$/);
     }
+    // The target field suggests targets that match what is typed; picked, one counts as listed.
+    await page.fill("[data-test=f-target]", "admin");
+    const targets = page.locator("#suggest-target option");
+    await expect.poll(() => targets.count()).toBeGreaterThan(0);
+    const [first] = await targets.evaluateAll((list) => list.map((o) => [o.value, o.textContent]));
+    expect(first[0]).toContain("admin");
+    const listed = Number(first[1].match(/\(([\d,]+)\)$/)[1].replace(/,/g, ""));
+    const chosen = await api(request, `/api/events/aggregations?${windowQuery(win)}&target=${encodeURIComponent(`"${first[0]}"`)}`);
+    expect(chosen.total).toBe(listed);
+    await page.fill("[data-test=f-target]", "");
     // An address field suggests the addresses that start with what is typed.
     await page.fill("[data-test=f-ip]", "198.51");
     const addresses = page.locator("#suggest-ip option");

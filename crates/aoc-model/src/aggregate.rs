@@ -244,10 +244,13 @@ pub enum Facet {
     ClientIp,
     /// The application signed in to or acting ([`crate::Event::application`]).
     Application,
+    /// Each target by name (id when it has none), lowercased as the target filter compares it;
+    /// an event with two targets counts under both.
+    Target,
 }
 
 impl Facet {
-    pub const ALL: [Facet; 8] = [
+    pub const ALL: [Facet; 9] = [
         Self::Operation,
         Self::Actor,
         Self::Service,
@@ -256,6 +259,7 @@ impl Facet {
         Self::Source,
         Self::ClientIp,
         Self::Application,
+        Self::Target,
     ];
 
     /// The name the API uses, which is also the filter the values go to.
@@ -269,6 +273,7 @@ impl Facet {
             Self::Source => "source",
             Self::ClientIp => "ip",
             Self::Application => "application",
+            Self::Target => "target",
         }
     }
 

@@ -26,7 +26,7 @@ pub use countries::country_code;
 pub use event::{Actor, ActorKind, Change, Event, EventResult, Location, Sighting, Target};
 pub use ids::{DedupeKey, EventId, Seq, TenantId};
 pub use ip::{IpRange, ip_key, parse_client_ip};
-pub use matching::{KEY_SEPARATOR, TextMatch, actor_keys, target_keys};
+pub use matching::{KEY_SEPARATOR, TextMatch, actor_keys, split_keys, target_keys, target_names};
 pub use query::{
     Cursor, CursorError, DEFAULT_PAGE_SIZE, EventPage, EventQuery, Exclusions, MAX_PAGE_SIZE,
     Order, PageSize, QueryError, actor_key, country_key,

@@ -168,6 +168,25 @@ pub fn target_keys(targets: &[Target]) -> String {
     join_keys(targets.iter().flat_map(|t| [&t.id, &t.name]).flatten())
 }
 
+/// Each target by its name (its id when it has none), joined as [`target_keys`] joins keys: what
+/// the target facet counts, one value per target.
+pub fn target_names(targets: &[Target]) -> String {
+    join_keys(targets.iter().filter_map(|t| {
+        t.name
+            .as_ref()
+            .filter(|n| !n.trim().is_empty())
+            .or(t.id.as_ref())
+    }))
+}
+
+/// The distinct values of joined keys ([`target_names`], [`target_keys`]).
+pub fn split_keys(keys: &str) -> impl Iterator<Item = &str> {
+    let mut seen = std::collections::HashSet::new();
+    keys.split(KEY_SEPARATOR)
+        .filter(|k| !k.is_empty())
+        .filter(move |k| seen.insert(*k))
+}
+
 /// The actor's UPN, display name and id, joined as [`target_keys`] joins a target's.
 pub fn actor_keys(actor: &Actor) -> String {
     join_keys(

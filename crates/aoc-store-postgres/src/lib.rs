@@ -318,6 +318,7 @@ impl SqlEngine for PostgresStore {
         let mut actor_keys = Vec::with_capacity(n);
         let mut applications = Vec::with_capacity(n);
         let mut application_keys = Vec::with_capacity(n);
+        let mut target_names = Vec::with_capacity(n);
         let mut searches = Vec::with_capacity(n);
         for (seq, derived) in rows {
             seqs.push(seq);
@@ -327,16 +328,18 @@ impl SqlEngine for PostgresStore {
             actor_keys.push(derived.actor_keys);
             applications.push(derived.application);
             application_keys.push(derived.application_key);
+            target_names.push(derived.target_names);
             searches.push(derived.search);
         }
         sqlx::query(
             "UPDATE events SET client_ip_key = t.client_ip_key, country = t.country, \
              target_keys = t.target_keys, actor_keys = t.actor_keys, application = t.application, \
-             application_key = t.application_key, search = to_tsvector('simple', t.search) \
+             application_key = t.application_key, target_names = t.target_names, \
+             search = to_tsvector('simple', t.search) \
              FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                         $7::text[], $8::text[]) \
+                         $7::text[], $8::text[], $9::text[]) \
                   AS t(seq, client_ip_key, country, target_keys, actor_keys, application, \
-                       application_key, search) \
+                       application_key, search, target_names) \
              WHERE events.seq = t.seq",
         )
         .bind(seqs)
@@ -347,6 +350,7 @@ impl SqlEngine for PostgresStore {
         .bind(applications)
         .bind(application_keys)
         .bind(searches)
+        .bind(target_names)
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
@@ -392,6 +396,7 @@ async fn insert_chunk(
     let mut actor_keys = Vec::with_capacity(n);
     let mut applications = Vec::with_capacity(n);
     let mut application_keys = Vec::with_capacity(n);
+    let mut target_names = Vec::with_capacity(n);
     let mut summaries = Vec::with_capacity(n);
     let mut payloads = Vec::with_capacity(n);
     let mut searches = Vec::with_capacity(n);
@@ -414,6 +419,7 @@ async fn insert_chunk(
         actor_keys.push(c.actor_keys.as_str());
         applications.push(c.application.as_deref());
         application_keys.push(c.application_key.as_deref());
+        target_names.push(c.target_names.as_deref());
         summaries.push(c.summary.as_ref());
         payloads.push(c.payload.as_slice());
         searches.push(c.search.as_str());
@@ -422,18 +428,19 @@ async fn insert_chunk(
         "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
          operation, result, actor_upn, actor_id, client_ip, summary, payload, search, \
          client_ip_key, country, target_keys, activity_key, actor_keys, application, \
-         application_key) \
+         application_key, target_names) \
          SELECT id, tenant_id, dedupe_key, source, service, timestamp, $15, operation, result, \
                 actor_upn, actor_id, client_ip, summary, payload, to_tsvector('simple', search), \
                 client_ip_key, country, target_keys, activity_key, actor_keys, application, \
-                application_key \
+                application_key, target_names \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], \
                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
                      $13::bytea[], $14::text[], $16::bytea[], $17::text[], $18::text[], \
-                     $19::text[], $20::text[], $21::text[], $22::text[]) \
+                     $19::text[], $20::text[], $21::text[], $22::text[], $23::text[]) \
               AS t(id, tenant_id, dedupe_key, source, service, timestamp, operation, result, \
                    actor_upn, actor_id, client_ip, summary, payload, search, client_ip_key, \
-                   country, target_keys, activity_key, actor_keys, application, application_key) \
+                   country, target_keys, activity_key, actor_keys, application, application_key, \
+                   target_names) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(ids)
@@ -458,6 +465,7 @@ async fn insert_chunk(
     .bind(actor_keys)
     .bind(applications)
     .bind(application_keys)
+    .bind(target_names)
     .fetch_all(&mut **tx)
     .await
     .map_err(map_err)?;

@@ -118,7 +118,8 @@ impl ChunkWriter for EventWriter<'_> {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO events (id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
              operation, result, actor_upn, actor_id, client_ip, client_ip_key, country, \
-             target_keys, activity_key, actor_keys, application, application_key, summary, payload) ",
+             target_keys, target_names, activity_key, actor_keys, application, application_key, \
+             summary, payload) ",
         );
         insert.push_values(columns, |mut row, c| {
             let e = c.event;
@@ -137,6 +138,7 @@ impl ChunkWriter for EventWriter<'_> {
                 .push_bind(c.client_ip_key.map(|k| k.to_vec()))
                 .push_bind(c.country.as_deref())
                 .push_bind(c.target_keys.as_str())
+                .push_bind(c.target_names.as_deref())
                 .push_bind(c.activity_key.as_deref())
                 .push_bind(c.actor_keys.as_str())
                 .push_bind(c.application.as_deref())
@@ -302,7 +304,7 @@ impl SqlEngine for SqliteStore {
         for (seq, derived) in rows {
             sqlx::query(
                 "UPDATE events SET client_ip_key = ?, country = ?, target_keys = ?, actor_keys = ?, \
-                 application = ?, application_key = ? WHERE seq = ?",
+                 application = ?, application_key = ?, target_names = ? WHERE seq = ?",
             )
             .bind(derived.client_ip_key.map(|k| k.to_vec()))
             .bind(derived.country)
@@ -310,6 +312,7 @@ impl SqlEngine for SqliteStore {
             .bind(derived.actor_keys)
             .bind(derived.application)
             .bind(derived.application_key)
+            .bind(derived.target_names)
             .bind(seq)
             .execute(&mut *tx)
             .await

@@ -115,6 +115,13 @@ impl AggregateSql {
             Facet::Country => "country",
             Facet::ClientIp => "client_ip",
             Facet::Application => "application",
+            // Counted in Rust from each event's names (see `count_target_names`).
+            Facet::Target => {
+                return format!(
+                    "SELECT target_names AS value FROM events WHERE ({w}) \
+                     AND target_names IS NOT NULL"
+                );
+            }
         };
         format!(
             "SELECT {expr} AS value, count(*) AS n FROM events WHERE ({w}) AND {expr} IS NOT NULL \
@@ -150,4 +157,25 @@ pub fn aggregate_interval(
         ));
     }
     Ok(interval)
+}
+
+/// The target facet: each event's target names ([`aoc_model::target_names`]) counted once per
+/// event, the `top` most frequent first, ties by the value's bytes (as the SQL facets order).
+pub fn count_target_names(
+    rows: impl IntoIterator<Item = String>,
+    top: u32,
+) -> Vec<aoc_model::ValueCount> {
+    let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for names in rows {
+        for name in aoc_model::split_keys(&names) {
+            *counts.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+    let mut values: Vec<aoc_model::ValueCount> = counts
+        .into_iter()
+        .map(|(value, count)| aoc_model::ValueCount { value, count })
+        .collect();
+    values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    values.truncate(top as usize);
+    values
 }

@@ -75,6 +75,9 @@ pub struct EventColumns<'a> {
     pub country: Option<String>,
     /// Target ids and names, the target filter's haystack (see `aoc_model::target_keys`).
     pub target_keys: String,
+    /// Target names, the target facet's values (see `aoc_model::target_names`); `None` without
+    /// targets.
+    pub target_names: Option<String>,
     /// Actor UPN, name and id, the actor filter's haystack (see `aoc_model::actor_keys`).
     pub actor_keys: String,
     /// The application's name, the application facet's value.
@@ -127,6 +130,7 @@ impl<'a> EventColumns<'a> {
             client_ip_key: derived.client_ip_key,
             country: derived.country,
             target_keys: derived.target_keys,
+            target_names: derived.target_names,
             actor_keys: derived.actor_keys,
             application: derived.application,
             application_key: derived.application_key,
@@ -156,6 +160,7 @@ pub struct DerivedColumns {
     pub client_ip_key: Option<[u8; 16]>,
     pub country: Option<String>,
     pub target_keys: String,
+    pub target_names: Option<String>,
     pub actor_keys: String,
     pub application: Option<String>,
     pub application_key: Option<String>,
@@ -171,6 +176,9 @@ impl DerivedColumns {
             client_ip_key: event.client_ip.map(aoc_model::ip_key),
             country: country_of(&event.location),
             target_keys: clean_text(&aoc_model::target_keys(&event.targets)).into_owned(),
+            target_names: Some(aoc_model::target_names(&event.targets))
+                .filter(|names| !names.is_empty())
+                .map(|names| clean_text(&names).into_owned()),
             actor_keys: clean_text(&aoc_model::actor_keys(&event.actor)).into_owned(),
             application: event.application().map(|a| clean_text(a).into_owned()),
             application_key: application_key(event),

@@ -139,7 +139,7 @@ const _: () = assert!(MAX_TOP == 100, "the documented top range");
 #[into_params(parameter_in = Query)]
 pub struct FacetOptions {
     /// Comma-separated facet names: `operation`, `actor`, `service`, `result`, `country`,
-    /// `source`, `ip`, `application` (every one when absent).
+    /// `source`, `ip`, `application`, `target` (every one when absent).
     #[param(example = "operation,actor")]
     fields: Option<String>,
     /// Values per facet: 1 – 100, default 10.

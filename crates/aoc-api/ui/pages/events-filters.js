@@ -25,6 +25,7 @@ export const FACETS = [
   { name: "source", label: "Source" },
   { name: "ip", label: "IP address" },
   { name: "application", label: "Application" },
+  { name: "target", label: "Target" },
 ];
 
 /** A facet value as its filter takes it: names whole (in double quotes), the rest as they are. */

@@ -35,7 +35,7 @@ export function eventsPage() {
     totals: null,
     totalsSeq: 0,
     facets: null, // the most frequent values of each facet, for the search shown
-    suggestions: { service: [], operation: [], actor: [], application: [], ip: [], source: [], country: [] },
+    suggestions: { service: [], operation: [], actor: [], target: [], application: [], ip: [], source: [], country: [] },
     facetList: FACETS,
     selectedIndex: -1,
     exporting: false,
@@ -259,7 +259,11 @@ export function eventsPage() {
         try {
           const answer = await api(`/api/events/facets?fields=${field}&top=${byPrefix ? 100 : 8}&` + query);
           const values = answer.facets[field] || [];
-          this.suggestions[field] = byPrefix ? values.filter((v) => v.value.startsWith(typed)).slice(0, 8) : values;
+          // An event's other targets come along with the one typed: only those that match it.
+          const part = typed.toLowerCase().replace(/^"|"$/g, "");
+          this.suggestions[field] = byPrefix
+            ? values.filter((v) => v.value.startsWith(typed)).slice(0, 8)
+            : field === "target" ? values.filter((v) => v.value.includes(part)) : values;
         } catch (_) {
           this.suggestions[field] = [];
         }

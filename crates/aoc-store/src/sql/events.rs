@@ -240,7 +240,17 @@ impl<E: SqlEngine> EventStore for E {
         for facet in facets {
             let statement =
                 Statement::raw(sql.facet(&*dialect, *facet, top), sql.filter.binds.clone());
-            out.push((*facet, value_counts(self.read(statement).await?)?));
+            let rows = self.read(statement).await?;
+            let values = if *facet == Facet::Target {
+                let names = rows
+                    .into_iter()
+                    .map(|mut row| row.text("value"))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                crate::aggregate_sql::count_target_names(names, top)
+            } else {
+                value_counts(rows)?
+            };
+            out.push((*facet, values));
         }
         Ok(out)
     }

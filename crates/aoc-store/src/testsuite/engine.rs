@@ -213,7 +213,7 @@ pub async fn migrate_fills_in_filter_columns_of_older_rows<D: TestDatabase>(data
     run(
         &store,
         "UPDATE events SET client_ip_key = NULL, country = NULL, target_keys = NULL, \
-         application = NULL, application_key = NULL",
+         application = NULL, application_key = NULL, target_names = NULL",
     )
     .await;
     // An index written before it held cities: empty.
@@ -264,6 +264,11 @@ pub async fn migrate_fills_in_filter_columns_of_older_rows<D: TestDatabase>(data
             .expect("query");
         assert_eq!(page.items.len(), want);
     }
+    let targets = store
+        .facets(&EventQuery::default(), &[aoc_model::Facet::Target], 3)
+        .await
+        .expect("facets");
+    assert_eq!(targets[0].1.len(), 3, "target names filled in: {targets:?}");
     let pending = Statement::new(
         store.dialect(),
         "SELECT count(*) AS n FROM events WHERE target_keys IS NULL",

@@ -1021,6 +1021,9 @@ fn facet_values(event: &Event, facet: aoc_model::Facet) -> Vec<String> {
         Facet::Source => event.seen_via().map(str::to_owned).collect(),
         Facet::ClientIp => one(event.client_ip.map(|ip| ip.to_string())),
         Facet::Application => one(event.application().map(str::to_owned)),
+        Facet::Target => aoc_model::split_keys(&aoc_model::target_names(&event.targets))
+            .map(str::to_owned)
+            .collect(),
     }
 }
 
