@@ -47,8 +47,8 @@ export function eventPanelComponent() {
       // The page makes room for the panel beside it (see app.css).
       this.$watch("panelOpen", (open) => {
         document.body.classList.toggle("panel-open", open);
-        // The chart follows the page's new width.
-        window.dispatchEvent(new Event("resize"));
+        // The chart follows the page's new width, once the page has taken it.
+        requestAnimationFrame(() => window.dispatchEvent(new Event("resize")));
       });
     },
 
