@@ -10,23 +10,13 @@
 //!
 //! Options: `--database-url URL` (required), `--formats csv,ndjson,json`.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-/// Resident memory of a process, in KiB: now (`VmRSS`) and its peak so far (`VmHWM`).
-fn rss_kib(pid: u32) -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
-}
+#[path = "common/server.rs"]
+mod server;
+use server::rss_kib;
 
 struct Options {
     database_url: String,
@@ -59,12 +49,6 @@ fn options() -> Result<Options> {
     })
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 /// Rows in a chunk of an export body: CSV records end with CRLF (the header is subtracted at
 /// the end; `after_cr` carries a CR that ended the previous chunk), NDJSON and JSON lines with LF.
 fn count_rows(chunk: &[u8], format: &str, after_cr: &mut bool) -> u64 {
@@ -82,43 +66,14 @@ fn count_rows(chunk: &[u8], format: &str, after_cr: &mut bool) -> u64 {
 #[tokio::main]
 async fn main() -> Result<()> {
     let opts = options()?;
-    let port = free_port()?;
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_aoc"))
-        .arg("serve")
-        .env("DATABASE_URL", &opts.database_url)
-        .env("AOC_BIND", format!("127.0.0.1:{port}"))
-        .env("RATE_LIMIT_PER_MINUTE", "0")
-        // The bench's events span 90 days up to its run: keep them all.
-        .env("RETENTION_DAYS", "36500")
-        .env("EXPORT_MAX_ROWS", "100000000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .context("start aoc serve")?;
-    let pid = server.id().context("server pid")?;
+    let (server, up) =
+        server::start(&opts.database_url, &[("EXPORT_MAX_ROWS", "100000000")]).await?;
+    let (base, pid) = (server.base.clone(), server.pid);
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    loop {
-        if http
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(600) {
-            bail!("aoc serve did not come up");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     let (idle, _) = rss_kib(pid).context("read /proc")?;
     println!(
         "aoc serve up in {:.1} s, idle RSS {:.1} MiB",
-        started.elapsed().as_secs_f64(),
+        up.as_secs_f64(),
         idle as f64 / 1024.0
     );
     println!("| format | rows | bytes | seconds | rows/s | MB/s | peak RSS during export (MiB) |");
@@ -167,6 +122,6 @@ async fn main() -> Result<()> {
             hwm as f64 / 1024.0
         );
     }
-    server.kill().await.ok();
+    drop(server);
     Ok(())
 }
