@@ -87,18 +87,21 @@ async fn all_ids(app: &Router, query: &str) -> Vec<String> {
     }
 }
 
+/// The ids of `events` that `f` keeps, sorted: what a correct filter returns.
+fn ids_where(events: &[aoc_model::Event], f: &dyn Fn(&aoc_model::Event) -> bool) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .iter()
+        .filter(|e| f(e))
+        .map(|e| e.id.to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
 #[tokio::test]
 async fn new_filters_narrow_the_result_like_the_reference() {
     let (app, events) = investigation_app().await;
-    let want = |f: &dyn Fn(&aoc_model::Event) -> bool| {
-        let mut ids: Vec<String> = events
-            .iter()
-            .filter(|e| f(e))
-            .map(|e| e.id.to_string())
-            .collect();
-        ids.sort();
-        ids
-    };
+    let want = |f: &dyn Fn(&aoc_model::Event) -> bool| ids_where(&events, f);
     let got = |mut ids: Vec<String>| {
         ids.sort();
         ids
@@ -531,15 +534,7 @@ async fn expensive_routes_are_rate_limited_per_caller() {
 #[tokio::test]
 async fn the_query_language_filters_counts_and_points_at_its_errors() {
     let (app, events) = investigation_app().await;
-    let want = |f: &dyn Fn(&aoc_model::Event) -> bool| {
-        let mut ids: Vec<String> = events
-            .iter()
-            .filter(|e| f(e))
-            .map(|e| e.id.to_string())
-            .collect();
-        ids.sort();
-        ids
-    };
+    let want = |f: &dyn Fn(&aoc_model::Event) -> bool| ids_where(&events, f);
     let failed = |e: &aoc_model::Event| e.result == aoc_model::EventResult::Failure;
     let exchange = |e: &aoc_model::Event| e.service == "Exchange";
     let cases: Vec<(&str, Vec<String>)> = vec![

@@ -6,6 +6,7 @@ import { locationText, targetText } from "../core/format.js";
 import { session } from "../core/session.js";
 import { navigate } from "../core/router.js";
 import { eventPanel } from "./event-panel.js";
+import { applicationOf } from "./events-filters.js";
 
 const RANGES = [
   { value: "24", label: "Last 24 hours" },
@@ -149,6 +150,6 @@ export function timelinePage() {
     shownCount() { return this.days.reduce((n, d) => n + d.events.length, 0); },
     targetText,
     placeText(event) { return [event.client_ip, locationText(event)].filter((v) => v && v !== "—").join(" · "); },
-    appText(event) { const d = event.details || {}; return d.appDisplayName || d.applicationName || ""; },
+    applicationOf,
   };
 }

@@ -183,10 +183,7 @@ impl Parser {
             Kind::Word(word) => {
                 word.split_once(':')
                     .is_some_and(|(name, _)| values::field(name).is_some())
-                    || word
-                        .get(..4)
-                        .is_some_and(|w| w.eq_ignore_ascii_case("time"))
-                        && word[4..].starts_with(['<', '>'])
+                    || time_comparison(word).is_some()
             }
             _ => false,
         })
@@ -221,12 +218,7 @@ impl Parser {
 
     /// A word: `field:value`, `time>=…`, or words to search for.
     fn word(&mut self, word: &str, at: usize) -> Result<Term, QueryTextError> {
-        if word
-            .get(..4)
-            .is_some_and(|w| w.eq_ignore_ascii_case("time"))
-            && word[4..].starts_with(['<', '>'])
-        {
-            let value = &word[4..];
+        if let Some(value) = time_comparison(word) {
             return values::term(Field::Time, value, false, self.now)
                 .map_err(|message| QueryTextError::new(at + 4, message));
         }
@@ -272,6 +264,14 @@ impl Parser {
         values::term(field, &value, quoted, self.now)
             .map_err(|message| QueryTextError::new(value_at, message))
     }
+}
+
+/// The comparison of a `time>=…` / `time<…` word (`>=…`), if it is one.
+fn time_comparison(word: &str) -> Option<&str> {
+    word.get(..4)
+        .filter(|w| w.eq_ignore_ascii_case("time"))
+        .map(|_| &word[4..])
+        .filter(|rest| rest.starts_with(['<', '>']))
 }
 
 /// Words to search for, or the reason they cannot be.
