@@ -23,7 +23,7 @@ use aoc_model::search::SearchText;
 use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::sql::{
     ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, join_activities,
-    record_actor_names, write_in_chunks,
+    record_actor_names, totals_change_sql, write_in_chunks,
 };
 use aoc_store::{
     DerivedColumns, EventColumns, FetchCommit, FilterDialect, IMPORT_SOURCE, InsertReport,
@@ -278,6 +278,7 @@ impl SqlEngine for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        change_totals(&mut tx, -(deleted as i64)).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(deleted)
     }
@@ -304,6 +305,9 @@ impl SqlEngine for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        if deleted > 0 {
+            change_totals(&mut tx, -(deleted as i64)).await?;
+        }
         tx.commit().await.map_err(map_err)?;
         Ok(dropped + deleted)
     }
@@ -331,6 +335,7 @@ impl SqlEngine for PostgresStore {
             target_names.push(derived.target_names);
             searches.push(derived.search);
         }
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query(
             "UPDATE events SET client_ip_key = t.client_ip_key, country = t.country, \
              target_keys = t.target_keys, actor_keys = t.actor_keys, application = t.application, \
@@ -351,11 +356,25 @@ impl SqlEngine for PostgresStore {
         .bind(application_keys)
         .bind(searches)
         .bind(target_names)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        Ok(())
+        change_totals(&mut tx, 0).await?;
+        tx.commit().await.map_err(map_err)
     }
+}
+
+/// Moves `event_totals` in `tx` ([`aoc_store::sql::totals_change`]).
+pub(crate) async fn change_totals(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    delta: i64,
+) -> StoreResult<()> {
+    sqlx::query(sqlx::AssertSqlSafe(totals_change_sql(Dialect::Postgres)))
+        .bind(delta)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
 }
 
 /// Writes chunks of events in one transaction, the columns as arrays.

@@ -129,6 +129,7 @@ impl Partitions {
             // The partition's tags and comments go with it. After the DROP, which waited for any
             // annotation being added to one of its events, so that one is seen here too.
             crate::annotations::delete_annotations_between(&mut tx, Some(start), end).await?;
+            crate::change_totals(&mut tx, -count).await?;
             tx.commit().await.map_err(map_err)?;
             self.known().remove(&month);
             dropped += count as u64;

@@ -22,7 +22,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::sql::{
     ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, join_activities,
-    micros, record_actor_names, write_in_chunks,
+    micros, record_actor_names, totals_change_sql, write_in_chunks,
 };
 use aoc_store::{
     DerivedColumns, EventColumns, FetchCommit, FilterDialect, IMPORT_SOURCE, InsertReport,
@@ -263,6 +263,7 @@ impl SqlEngine for SqliteStore {
                 .map_err(map_err)?
                 .rows_affected();
         }
+        change_totals(&mut tx, -(deleted as i64)).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(deleted)
     }
@@ -290,6 +291,9 @@ impl SqlEngine for SqliteStore {
             if last {
                 // Whatever else is annotated before the cutoff and has no event left.
                 annotations::delete_annotations_before(&mut tx, cutoff).await?;
+            }
+            if done > 0 {
+                change_totals(&mut tx, -(done as i64)).await?;
             }
             tx.commit().await.map_err(map_err)?;
             deleted += done;
@@ -330,6 +334,17 @@ impl SqlEngine for SqliteStore {
                 .await
                 .map_err(map_err)?;
         }
+        change_totals(&mut tx, 0).await?;
         tx.commit().await.map_err(map_err)
     }
+}
+
+/// Moves `event_totals` in `tx` ([`aoc_store::sql::totals_change`]).
+async fn change_totals(tx: &mut sqlx::Transaction<'static, Sqlite>, delta: i64) -> StoreResult<()> {
+    sqlx::query(sqlx::AssertSqlSafe(totals_change_sql(Dialect::Sqlite)))
+        .bind(delta)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    Ok(())
 }

@@ -102,6 +102,10 @@ impl EventStore for InstrumentedStore {
     async fn count_events(&self) -> StoreResult<u64> {
         self.timed("count_events", self.inner.count_events()).await
     }
+
+    async fn data_version(&self) -> StoreResult<u64> {
+        self.timed("data_version", self.inner.data_version()).await
+    }
 }
 
 #[async_trait]

@@ -130,7 +130,14 @@ pub trait EventStore: Send + Sync {
     /// and sightings, in the same transactions; returns how many events.
     async fn delete_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
 
+    /// How many events are stored: a figure kept with every insert and delete, never a count
+    /// of rows, so it costs the same at ten million events as at ten.
     async fn count_events(&self) -> StoreResult<u64>;
+
+    /// A number that grows with every committed change to what a search can find (events
+    /// stored, joined, deleted or re-derived; tags added or removed): answers computed at one
+    /// version hold until the next, which is what keys the query cache.
+    async fn data_version(&self) -> StoreResult<u64>;
 }
 
 /// A complete storage engine.

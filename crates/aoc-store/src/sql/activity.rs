@@ -337,6 +337,7 @@ pub async fn merge_stored_activities<E: SqlEngine + ?Sized>(engine: &E) -> Store
             .into_iter()
             .collect();
         let mut candidates = candidates(&mut *tx, dialect, &wanted).await?;
+        let mut count_merged = 0i64;
         for (event, key) in events.iter().zip(keys) {
             let seq = event.seq.map_or(0, |s| s.0);
             let Some(key) = key else {
@@ -359,6 +360,7 @@ pub async fn merge_stored_activities<E: SqlEngine + ?Sized>(engine: &E) -> Store
                 let delete = Statement::new(dialect, "DELETE FROM events WHERE seq = $1").bind(seq);
                 tx.execute(delete).await?;
                 merged += 1;
+                count_merged += 1;
             } else {
                 list.push(Candidate::of(event));
                 let set = Statement::new(
@@ -371,6 +373,8 @@ pub async fn merge_stored_activities<E: SqlEngine + ?Sized>(engine: &E) -> Store
                 kept += 1;
             }
         }
+        tx.execute(super::totals_change(dialect, -count_merged))
+            .await?;
         tx.commit().await?;
     }
     if kept + merged > 0 {

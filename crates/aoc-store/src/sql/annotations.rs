@@ -86,6 +86,9 @@ impl<E: SqlEngine> AnnotationStore for E {
                         )
                         .await?
                         .is_empty();
+                if added > 0 {
+                    tx.execute(super::totals_change(dialect, 0)).await?;
+                }
                 tx.commit().await?;
                 (found, added > 0)
             }
@@ -96,7 +99,9 @@ impl<E: SqlEngine> AnnotationStore for E {
                          added AS (INSERT INTO event_tags (event_id, event_time, tag, \
                              tagged_by_id, tagged_by_name, tagged_at) \
                              SELECT id, timestamp, $3, $4, $5, $6 FROM target \
-                             ON CONFLICT (event_id, tag) DO NOTHING RETURNING 1) \
+                             ON CONFLICT (event_id, tag) DO NOTHING RETURNING 1), \
+                         changed AS (UPDATE event_totals SET version = version + 1 \
+                             WHERE id = 1 AND EXISTS (SELECT 1 FROM added)) \
                          SELECT (SELECT count(*) FROM target) AS found, \
                              (SELECT count(*) FROM added) AS added"
                     )))
@@ -120,7 +125,13 @@ impl<E: SqlEngine> AnnotationStore for E {
         )
         .bind(event)
         .bind(tag.as_str());
-        Ok(self.write(delete).await? > 0)
+        let mut tx = self.begin().await?;
+        let removed = tx.execute(delete).await? > 0;
+        if removed {
+            tx.execute(super::totals_change(self.dialect(), 0)).await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
     }
 
     async fn event_tags(&self, event: EventId) -> StoreResult<Vec<TagRecord>> {

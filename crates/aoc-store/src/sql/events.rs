@@ -145,6 +145,23 @@ pub async fn fill_derived_columns<E: SqlEngine + ?Sized>(engine: &E) -> StoreRes
     Ok(())
 }
 
+/// `event_totals`' version and stored events.
+async fn totals<E: SqlEngine + ?Sized>(engine: &E) -> StoreResult<(u64, u64)> {
+    let select = Statement::new(
+        engine.dialect(),
+        "SELECT version, stored FROM event_totals WHERE id = 1",
+    );
+    let mut row = engine
+        .read(select)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| crate::StoreError::Corrupt("event_totals has no row".into()))?;
+    let version = row.integer("version")?;
+    let stored = row.integer("stored")?;
+    Ok((version.max(0) as u64, stored.max(0) as u64))
+}
+
 #[async_trait]
 impl<E: SqlEngine> EventStore for E {
     async fn insert_events(&self, events: &[Event]) -> StoreResult<InsertReport> {
@@ -296,12 +313,10 @@ impl<E: SqlEngine> EventStore for E {
     }
 
     async fn count_events(&self) -> StoreResult<u64> {
-        let select = Statement::new(self.dialect(), "SELECT count(*) AS n FROM events");
-        let mut rows = self.read(select).await?;
-        let n = match rows.first_mut() {
-            Some(row) => row.integer("n")?,
-            None => 0,
-        };
-        Ok(n as u64)
+        Ok(totals(self).await?.1)
+    }
+
+    async fn data_version(&self) -> StoreResult<u64> {
+        Ok(totals(self).await?.0)
     }
 }

@@ -95,6 +95,10 @@ pub async fn finish_store(
     if let Some(commit) = commit {
         record_commit(&mut *tx, dialect, commit, new, now).await?;
     }
+    if !new.is_empty() || joined > 0 {
+        tx.execute(super::totals_change(dialect, count(new.len() as u64)))
+            .await?;
+    }
     tx.commit().await?;
     let new = new.len() as u64;
     Ok(InsertReport {

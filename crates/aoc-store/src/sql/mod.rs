@@ -230,6 +230,21 @@ pub fn from_micros(value: i64, column: &str) -> StoreResult<DateTime<Utc>> {
         .ok_or_else(|| StoreError::Corrupt(format!("{column} {value} is out of range")))
 }
 
+/// The statement that moves `event_totals` (see its migration) in the transaction of a change:
+/// a new version, and `stored` by `delta` events. Last in its transaction, so that on
+/// PostgreSQL the row's lock is held only while committing.
+pub fn totals_change(dialect: Dialect, delta: i64) -> Statement {
+    Statement::new(dialect, TOTALS_CHANGE).bind(delta)
+}
+
+/// [`totals_change`]'s text, for engines that run it on their own connections (`$1`: the delta).
+pub fn totals_change_sql(dialect: Dialect) -> String {
+    dialect.sql(TOTALS_CHANGE)
+}
+
+const TOTALS_CHANGE: &str =
+    "UPDATE event_totals SET version = version + 1, stored = stored + $1 WHERE id = 1";
+
 /// A count as the databases store it.
 fn count(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)

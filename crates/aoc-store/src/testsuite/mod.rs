@@ -12,6 +12,7 @@ mod fetch_state;
 mod jobs;
 mod retention;
 mod saved;
+mod totals;
 
 pub use activities::{
     a_directory_change_from_two_paths_is_one_event,
@@ -46,6 +47,7 @@ pub use jobs::{
 };
 pub use retention::imported_events_stay_for_the_retention_from_their_import;
 pub use saved::saved_searches_are_personal_or_shared;
+pub use totals::the_data_version_moves_with_every_change_and_only_then;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -113,7 +115,8 @@ macro_rules! store_behaviour_suite {
             retention_and_deletes_take_the_sightings,
             imported_events_stay_for_the_retention_from_their_import,
             saved_searches_are_personal_or_shared,
-            application_names_match_in_any_letter_case
+            application_names_match_in_any_letter_case,
+            the_data_version_moves_with_every_change_and_only_then
         );
         $crate::job_queue_behaviour_suite!($make);
     };

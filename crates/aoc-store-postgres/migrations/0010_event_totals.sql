@@ -1,0 +1,11 @@
+-- One row that every change to what a search can find moves: `version` grows with each
+-- transaction that stores, joins, deletes or re-derives events or changes their tags (cached
+-- answers are keyed by it, so none is ever served after a change), and `stored` is how many
+-- events there are, kept with each insert and delete so nothing counts rows to know. Not
+-- tenant-owned: on Citus it is a reference table.
+CREATE TABLE event_totals (
+    id      smallint NOT NULL PRIMARY KEY CHECK (id = 1),
+    version bigint   NOT NULL,
+    stored  bigint   NOT NULL
+);
+INSERT INTO event_totals (id, version, stored) SELECT 1, 1, count(*) FROM events;
