@@ -7,7 +7,8 @@
 /// Answer-cache lookups and failures, by [`CACHE`] and [`OUTCOME`].
 pub const CACHE_REQUESTS_TOTAL: &str = "aoc_cache_requests_total";
 
-/// Label: which answers (`ask` or `explain`), the [`crate::cache::CacheKey`] kind.
+/// Label: which answers (`ask`, `explain`; the query cache's `events`, `aggregations`,
+/// `facets`), the [`crate::cache::CacheKey`] kind.
 pub const CACHE: &str = "cache";
 /// Label: `hit`, `miss`, or `error` (the cache could not be used).
 pub const OUTCOME: &str = "outcome";
@@ -16,7 +17,7 @@ pub const OUTCOME: &str = "outcome";
 pub fn describe() {
     metrics::describe_counter!(
         CACHE_REQUESTS_TOTAL,
-        "Answer cache lookups by cache (ask, explain) and outcome (hit, miss, error)"
+        "Cache lookups by cache (ask, explain, events, aggregations, facets) and outcome (hit, miss, error)"
     );
 }
 

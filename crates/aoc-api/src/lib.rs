@@ -85,6 +85,9 @@ pub struct AppState {
     pub ai: Option<Arc<aoc_ai::Assistant>>,
     /// The job queue: Valkey's when `REDIS_URL` is set, else the store's own.
     pub jobs: Arc<dyn aoc_store::JobQueue>,
+    /// Answers to searches and figures until the data changes: in process, and in Valkey too
+    /// when `REDIS_URL` is set.
+    pub query_cache: Arc<aoc_services::query_cache::QueryCache>,
 }
 
 impl AppState {
@@ -101,6 +104,7 @@ impl AppState {
         )
         .with_ai(self.ai.clone())
         .with_collection(self.collection.clone())
+        .with_query_cache(Arc::clone(&self.query_cache))
     }
 }
 

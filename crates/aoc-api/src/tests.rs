@@ -7,6 +7,7 @@ mod collection;
 mod dashboard;
 mod investigation;
 mod openapi;
+mod query_cache;
 mod webhooks;
 
 use std::sync::{Arc, OnceLock};
@@ -51,6 +52,7 @@ fn fixture_events() -> Vec<aoc_model::Event> {
 /// The state of a server without collection or webhook.
 fn state_with(store: Arc<dyn Store>, settings: ApiSettings) -> AppState {
     AppState {
+        query_cache: Default::default(),
         jobs: Arc::clone(&store) as Arc<dyn aoc_store::JobQueue>,
         store,
         metrics: metrics(),

@@ -1,7 +1,7 @@
 //! Dashboard figures over any events query: counts over time, top values, failure rate.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Most buckets a timeline may have; a finer interval over a long range is refused.
 pub const MAX_BUCKETS: i64 = 2_000;
@@ -61,7 +61,7 @@ pub fn bucket_start(t: DateTime<Utc>, interval_seconds: i64) -> DateTime<Utc> {
 }
 
 /// One bucket of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeBucket {
     pub start: DateTime<Utc>,
@@ -70,7 +70,7 @@ pub struct TimeBucket {
 }
 
 /// A value and how many matching events carry it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValueCount {
     pub value: String,
@@ -78,7 +78,7 @@ pub struct ValueCount {
 }
 
 /// The figures of one query.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventAggregates {
     pub total: u64,

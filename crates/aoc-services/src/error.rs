@@ -8,7 +8,7 @@ use crate::caller::Role;
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ServiceError {
     /// An argument (a filter, a body field, an id) that does not parse or is not allowed.
     #[error("invalid parameter {name}: {reason}")]

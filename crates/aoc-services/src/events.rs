@@ -1,6 +1,6 @@
 //! Reading events: search, one event with its annotations, figures, and the tags in use.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use aoc_model::{
     AggregateSpec, CommentId, DEFAULT_TAGS, Event, EventAggregates, EventId, EventPage, EventQuery,
@@ -45,7 +45,7 @@ pub struct EventDetail {
 
 /// The most frequent values of each facet asked for, by the facet's name (`operation`, `actor`,
 /// `service`, `result`, `country`, `source`, `ip`), which is also the filter a value goes to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventFacets {
     pub facets: std::collections::BTreeMap<String, Vec<aoc_model::ValueCount>>,
@@ -78,7 +78,10 @@ impl Services {
             without_raw: true,
             ..query.clone()
         };
-        Ok(self.store.query_events(&query).await?)
+        self.cached("events", caller, &query, async {
+            Ok(self.store.query_events(&query).await?)
+        })
+        .await
     }
 
     /// The most frequent values of each of `facets` among the events that match `query`.
@@ -93,13 +96,16 @@ impl Services {
         top: u32,
     ) -> ServiceResult<EventFacets> {
         caller.require(Role::Reader)?;
-        let found = self.store.facets(query, facets, top).await?;
-        Ok(EventFacets {
-            facets: found
-                .into_iter()
-                .map(|(facet, values)| (facet.name().to_owned(), values))
-                .collect(),
+        self.cached("facets", caller, &(query, facets, top), async {
+            let found = self.store.facets(query, facets, top).await?;
+            Ok(EventFacets {
+                facets: found
+                    .into_iter()
+                    .map(|(facet, values)| (facet.name().to_owned(), values))
+                    .collect(),
+            })
         })
+        .await
     }
 
     /// Figures over the events that match `query`.
@@ -113,7 +119,10 @@ impl Services {
         spec: &AggregateSpec,
     ) -> ServiceResult<EventAggregates> {
         caller.require(Role::Reader)?;
-        Ok(self.store.aggregate_events(query, spec).await?)
+        self.cached("aggregations", caller, &(query, spec), async {
+            Ok(self.store.aggregate_events(query, spec).await?)
+        })
+        .await
     }
 
     /// The event with its raw record, tags and comments.
@@ -159,6 +168,29 @@ impl Services {
             }
         }
         Ok(tags)
+    }
+
+    /// `compute`'s answer, or the one kept for the same `kind` of request over the same data
+    /// (the store's data version) and the same tenants (see [`crate::query_cache`]).
+    async fn cached<T>(
+        &self,
+        kind: &'static str,
+        caller: &Caller,
+        request: &(impl std::fmt::Debug + Sync),
+        compute: impl std::future::Future<Output = ServiceResult<T>> + Send,
+    ) -> ServiceResult<T>
+    where
+        T: Clone
+            + Serialize
+            + serde::de::DeserializeOwned
+            + crate::query_cache::Weighed
+            + Send
+            + Sync
+            + 'static,
+    {
+        let version = self.store.data_version().await?;
+        let key = (version, caller.scope.label(), request);
+        self.query_cache.get_or_compute(kind, &key, compute).await
     }
 
     /// The stored event, or not found.

@@ -1,6 +1,7 @@
 //! The events filters every door takes (the search, the figures, the export, a question's
 //! reading, the MCP tools), read from named arguments with the one at fault named.
 
+use chrono::DurationRound as _;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use aoc_model::aggregate::MAX_TOP;
@@ -258,11 +259,11 @@ pub fn event_filters(p: &Params) -> Result<EventQuery, ServiceError> {
                 "give either hours or from, not both",
             ));
         }
-        query.from = Some(Utc::now() - chrono::Duration::hours(hours));
+        query.from = Some(relative_now() - chrono::Duration::hours(hours));
     }
     // Last, so that its times narrow whatever range the other arguments gave.
     let typed = p.parsed("q", |v| {
-        query_language::parse(v, Utc::now()).map_err(|e| e.to_string())
+        query_language::parse(v, relative_now()).map_err(|e| e.to_string())
     })?;
     let range = (query.from, query.to);
     if let Some(typed) = typed {
@@ -305,4 +306,14 @@ mod tests {
             assert!(parse_interval(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// The "now" relative times (`hours=24`, `last:7d`) count back from: the start of the current
+/// minute. A window that starts on a whole minute is the same window for every request made in
+/// that minute, so a dashboard's repeated figures can be answered from the query cache; it
+/// holds whatever is stored up to the moment of the request, as the window has no end.
+fn relative_now() -> chrono::DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(chrono::Duration::minutes(1))
+        .unwrap_or(now)
 }

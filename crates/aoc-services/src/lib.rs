@@ -34,6 +34,7 @@ pub mod health;
 pub mod jobs;
 mod model_calls;
 pub mod params;
+pub mod query_cache;
 pub mod saved_searches;
 pub mod sources;
 pub mod telemetry;
@@ -82,6 +83,8 @@ pub struct Services {
     collection: Option<Arc<Collector>>,
     settings: ServiceSettings,
     audit: Arc<AuditTrail>,
+    /// Answers to searches and figures, until the data changes.
+    query_cache: Arc<query_cache::QueryCache>,
 }
 
 impl Services {
@@ -93,7 +96,15 @@ impl Services {
             ai: None,
             collection: None,
             settings,
+            query_cache: Arc::new(query_cache::QueryCache::default()),
         }
+    }
+
+    /// With this query cache (one per process; with Valkey's tier when `REDIS_URL` is set).
+    #[must_use]
+    pub fn with_query_cache(mut self, cache: Arc<query_cache::QueryCache>) -> Self {
+        self.query_cache = cache;
+        self
     }
 
     /// With the AI features (ask, explain).

@@ -85,3 +85,20 @@ pub fn source_gauges(entry: &SourceEntry, state: Option<&SourceState>) {
         SourceStatus::NeverRun | SourceStatus::Running => {}
     }
 }
+
+/// A lookup in the query cache ([`crate::query_cache`]) of answers of `kind` (`events`,
+/// `aggregations`, `facets`), counted with the answer cache's lookups in
+/// `aoc_cache_requests_total`. A lookup that reaches Valkey is counted there instead.
+pub(crate) struct QueryCacheLookup {
+    pub kind: &'static str,
+    pub hit: bool,
+}
+
+impl QueryCacheLookup {
+    pub fn emit(self) {
+        use aoc_ai::telemetry::{CACHE, CACHE_REQUESTS_TOTAL, OUTCOME};
+        let outcome = if self.hit { "hit" } else { "miss" };
+        metrics::counter!(CACHE_REQUESTS_TOTAL, CACHE => self.kind, OUTCOME => outcome)
+            .increment(1);
+    }
+}

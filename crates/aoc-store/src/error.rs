@@ -4,7 +4,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// What a caller can act on, not which driver failed. Engines convert their driver errors once,
 /// at their edge; messages never carry connection strings or secrets.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     /// A value the engine cannot accept; `field` names the query parameter or event field.
     #[error("invalid {field}: {message}")]

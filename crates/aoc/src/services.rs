@@ -87,6 +87,34 @@ pub fn assistant(
     }))
 }
 
+/// The query cache: in process, and shared through Valkey when `REDIS_URL` is set.
+pub fn query_cache(
+    jobs: &JobsConfig,
+    connection: Option<&ValkeyConnection>,
+) -> Arc<aoc_services::query_cache::QueryCache> {
+    let shared = jobs
+        .redis_url
+        .as_deref()
+        .zip(connection)
+        .and_then(|(url, connection)| {
+            aoc_ai::cache::ValkeyCache::with_connection(url, connection.clone())
+                .ok()
+                .map(|cache| {
+                    Arc::new(cache.in_namespace(&jobs.key_namespace))
+                        as Arc<dyn aoc_ai::cache::AnswerCache>
+                })
+        });
+    tracing::info!(
+        tiers = if shared.is_some() {
+            "in-process and valkey"
+        } else {
+            "in-process"
+        },
+        "query cache ready"
+    );
+    Arc::new(aoc_services::query_cache::QueryCache::default().with_shared(shared))
+}
+
 /// The job queue: Valkey's when `REDIS_URL` is set, the store's own otherwise.
 pub fn job_queue(
     jobs: &JobsConfig,

@@ -136,6 +136,7 @@ async fn app_with_ai(ai: Option<Assistant>) -> (Router, Arc<dyn Store>) {
         .expect("insert");
     let store: Arc<dyn Store> = Arc::new(store);
     let app = router(AppState {
+        query_cache: Default::default(),
         ai: ai.map(Arc::new),
         ..state_with(Arc::clone(&store), ApiSettings::default())
     });
@@ -416,14 +417,14 @@ async fn a_caller_whose_daily_budget_is_spent_gets_aoc_s_answers_without_the_mod
 }
 
 /// The value of one Prometheus series in this test process's `/metrics`, 0 when absent.
-fn series(app_metrics: &str, name: &str) -> f64 {
+pub(super) fn series(app_metrics: &str, name: &str) -> f64 {
     app_metrics
         .lines()
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or(0.0)
 }
 
-async fn metrics_text(app: &Router) -> String {
+pub(super) async fn metrics_text(app: &Router) -> String {
     let (_, _, body) = get(app, "/metrics").await;
     body.as_str().unwrap_or_default().to_owned()
 }

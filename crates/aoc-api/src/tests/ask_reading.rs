@@ -75,6 +75,7 @@ async fn app_with_yesterday() -> (Router, Arc<dyn Store>) {
     );
     let store: Arc<dyn Store> = Arc::new(store);
     let app = router(AppState {
+        query_cache: Default::default(),
         ai: Some(Arc::new(assistant(None))),
         ..state_with(Arc::clone(&store), ApiSettings::default())
     });

@@ -87,6 +87,7 @@ pub(super) fn unreachable_collector(
 
 fn app_of(store: Arc<dyn Store>, collection: Option<Arc<Collector>>) -> Router {
     router(AppState {
+        query_cache: Default::default(),
         collection,
         ..state_with(store, ApiSettings::default())
     })

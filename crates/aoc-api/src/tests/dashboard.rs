@@ -194,6 +194,7 @@ async fn with_sign_in_on_the_dashboard_learns_where_to_sign_in() {
     };
     let auth = Authenticator::with_policy(settings, RefreshPolicy::default()).expect("auth");
     let app = router(AppState {
+        query_cache: Default::default(),
         auth: Some(Arc::new(auth)),
         ..state_with(Arc::new(store), ApiSettings::default())
     });

@@ -32,6 +32,7 @@ async fn store() -> Arc<dyn Store> {
 async fn hooked(capacity: usize) -> (Router, mpsc::Receiver<WebhookSignal>) {
     let (tx, rx) = mpsc::channel(capacity);
     let app = router(AppState {
+        query_cache: Default::default(),
         webhook: Some(Arc::new(GraphWebhook::new(CLIENT_STATE.into(), tx))),
         ..state_with(store().await, ApiSettings::default())
     });
@@ -240,6 +241,7 @@ async fn the_body_limit_is_the_configured_one() {
         ..ApiSettings::default()
     };
     let app = router(AppState {
+        query_cache: Default::default(),
         webhook: Some(Arc::new(GraphWebhook::new(CLIENT_STATE.into(), tx))),
         ..state_with(store().await, small)
     });
@@ -252,6 +254,7 @@ async fn the_body_limit_is_the_configured_one() {
         ..ApiSettings::default()
     };
     let app = router(AppState {
+        query_cache: Default::default(),
         webhook: Some(Arc::new(GraphWebhook::new(CLIENT_STATE.into(), tx))),
         ..state_with(store().await, large)
     });

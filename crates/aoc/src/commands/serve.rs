@@ -127,7 +127,9 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let valkey = services::valkey(&settings.jobs).await?;
     let ai = services::assistant(settings.ai.as_ref(), &settings.jobs, valkey.as_ref());
     let jobs = services::job_queue(&settings.jobs, &store, valkey.as_ref());
+    let query_cache = services::query_cache(&settings.jobs, valkey.as_ref());
     let state = AppState {
+        query_cache,
         store,
         metrics,
         settings: Arc::new(ApiSettings {

@@ -140,6 +140,7 @@ fn collector(
 /// AOC's API over `store` and `collector`, on a loopback port.
 async fn serve_api(store: Arc<dyn Store>, collector: Collector) -> String {
     let app = aoc_api::router(aoc_api::AppState {
+        query_cache: Default::default(),
         store: Arc::clone(&store),
         metrics: metrics_exporter_prometheus::PrometheusBuilder::new()
             .build_recorder()

@@ -38,6 +38,7 @@ async fn subscriptions_validate_notify_and_renew_through_the_real_route() {
     // AOC's API with the webhook on, on a loopback port.
     let (tx, mut rx) = mpsc::channel(64);
     let app = aoc_api::router(AppState {
+        query_cache: Default::default(),
         store: Arc::clone(&store),
         metrics: PrometheusBuilder::new().build_recorder().handle(),
         settings: Arc::new(ApiSettings::default()),

@@ -91,6 +91,7 @@ async fn roles_and_ownership_are_the_same_through_http_and_a_direct_service_call
     let events = fixture_events();
     store.insert_events(&events).await.expect("insert");
     let state = AppState {
+        query_cache: Default::default(),
         auth: Some(Arc::new(authenticator(
             &entra.authority,
             RefreshPolicy::default(),

@@ -56,6 +56,7 @@ async fn an_async_question_is_answered_by_a_worker_and_shown_only_to_its_owner_o
     );
     let ai = Arc::new(parser_assistant());
     let aoc = Aoc::start(AppState {
+        query_cache: Default::default(),
         auth: Some(Arc::new(authenticator(
             &entra.authority,
             RefreshPolicy::default(),
@@ -245,6 +246,7 @@ async fn health_reports_the_valkey_queue() {
             .expect("Redis"),
     );
     let aoc = Aoc::start(AppState {
+        query_cache: Default::default(),
         jobs: queue,
         ai: Some(Arc::new(parser_assistant())),
         ..state_with(empty_store().await, ApiSettings::default())

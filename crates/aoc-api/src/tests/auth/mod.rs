@@ -63,6 +63,7 @@ impl Aoc {
     async fn signing_in_at(entra: &FakeEntra, policy: RefreshPolicy) -> Self {
         let auth = authenticator(&entra.authority, policy);
         Self::start(AppState {
+            query_cache: Default::default(),
             auth: Some(Arc::new(auth)),
             ..state_with(empty_store().await, ApiSettings::default())
         })
@@ -610,6 +611,7 @@ async fn unreachable_keys_answer_503_not_401() {
         ..RefreshPolicy::default()
     };
     let aoc = Aoc::start(AppState {
+        query_cache: Default::default(),
         auth: Some(Arc::new(authenticator("http://127.0.0.1:9", policy))),
         ..state_with(empty_store().await, ApiSettings::default())
     })
@@ -681,6 +683,7 @@ async fn health_metrics_and_the_webhook_stay_open() {
     let entra = FakeEntra::start(&[&key]).await;
     let (tx, _rx) = mpsc::channel(8);
     let aoc = Aoc::start(AppState {
+        query_cache: Default::default(),
         auth: Some(Arc::new(authenticator(
             &entra.authority,
             RefreshPolicy::default(),
@@ -788,6 +791,7 @@ async fn investigation_routes_need_their_roles_and_comments_belong_to_their_auth
     let events = fixture_events();
     store.insert_events(&events).await.expect("insert");
     let aoc = Aoc::start(AppState {
+        query_cache: Default::default(),
         auth: Some(Arc::new(authenticator(
             &entra.authority,
             RefreshPolicy::default(),

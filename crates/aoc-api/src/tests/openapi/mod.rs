@@ -201,6 +201,7 @@ async fn servers() -> Servers {
         ],
     );
     let full = router(AppState {
+        query_cache: Default::default(),
         collection: Some(collection),
         webhook: Some(Arc::new(GraphWebhook::new(CLIENT_STATE.into(), tx))),
         ..state_with(Arc::clone(&store), ApiSettings::default())
@@ -738,6 +739,7 @@ async fn every_documented_route_answers_as_documented() {
         .expect(&full, ask, "/api/ask", Some(&question), 404)
         .await;
     let with_ai = router(AppState {
+        query_cache: Default::default(),
         ai: Some(Arc::new(aoc_ai::Assistant {
             llm: None,
             cache: Arc::new(aoc_ai::cache::MemoryCache::default()),

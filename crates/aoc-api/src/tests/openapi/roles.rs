@@ -25,6 +25,7 @@ async fn each_route_enforces_the_role_it_documents() {
     let doc = document(&plain).await;
     let store = seeded_store().await;
     let app = router(AppState {
+        query_cache: Default::default(),
         auth: Some(Arc::new(authenticator(&entra.authority))),
         ..state_with(store, ApiSettings::default())
     });
@@ -106,6 +107,7 @@ async fn each_route_enforces_the_role_it_documents() {
 
     // Entra ID out of reach and no keys cached: 503.
     let cut_off = router(AppState {
+        query_cache: Default::default(),
         auth: Some(Arc::new(authenticator("http://127.0.0.1:9"))),
         ..state_with(seeded_store().await, ApiSettings::default())
     });
