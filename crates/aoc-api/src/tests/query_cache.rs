@@ -10,7 +10,7 @@ use chrono::Utc;
 
 use aoc_model::{Author, Tag};
 use aoc_services::query_cache::QueryCache;
-use aoc_store::{AnnotationStore, EventRef, EventStore, Store};
+use aoc_store::{EventRef, Store};
 use aoc_store_sqlite::SqliteStore;
 
 use super::ask::{metrics_text, series};
