@@ -281,6 +281,16 @@ pub fn event_filters(p: &Params) -> Result<EventQuery, ServiceError> {
     Ok(query)
 }
 
+/// The "now" relative times (`hours=24`, `last:7d`) count back from: the start of the current
+/// minute. A window that starts on a whole minute is the same window for every request made in
+/// that minute, so a dashboard's repeated figures can be answered from the query cache; it
+/// holds whatever is stored up to the moment of the request, as the window has no end.
+fn relative_now() -> chrono::DateTime<Utc> {
+    let now = Utc::now();
+    now.duration_trunc(chrono::Duration::minutes(1))
+        .unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_interval;
@@ -306,14 +316,4 @@ mod tests {
             assert!(parse_interval(bad).is_err(), "{bad}");
         }
     }
-}
-
-/// The "now" relative times (`hours=24`, `last:7d`) count back from: the start of the current
-/// minute. A window that starts on a whole minute is the same window for every request made in
-/// that minute, so a dashboard's repeated figures can be answered from the query cache; it
-/// holds whatever is stored up to the moment of the request, as the window has no end.
-fn relative_now() -> chrono::DateTime<Utc> {
-    let now = Utc::now();
-    now.duration_trunc(chrono::Duration::minutes(1))
-        .unwrap_or(now)
 }
