@@ -9,3 +9,19 @@ CREATE TABLE event_totals (
     stored  bigint   NOT NULL
 );
 INSERT INTO event_totals (id, version, stored) SELECT 1, 1, count(*) FROM events;
+
+-- Events counted per quarter-hour (the total only), hour and day, by tenant and by each value
+-- the figures and facets rank (aoc_store::sql::rollup). Kept by every insert and delete; built
+-- from the stored events once, at the first start after this migration (`rollup_ready`).
+-- `start` is in microseconds since the Unix epoch.
+CREATE TABLE event_rollup (
+    tenant_id text    NOT NULL,
+    span      integer NOT NULL,
+    start     bigint  NOT NULL,
+    dimension text    NOT NULL,
+    value     text    NOT NULL,
+    events    bigint  NOT NULL,
+    failures  bigint  NOT NULL,
+    PRIMARY KEY (span, start, dimension, value, tenant_id)
+);
+ALTER TABLE event_totals ADD COLUMN rollup_ready smallint NOT NULL DEFAULT 0;

@@ -30,6 +30,8 @@ use aoc_store::{
     StoreError, StoreResult,
 };
 
+use aoc_store::Bind;
+use aoc_store::sql::rollup::{RollupDelta, remove_from_rollup};
 use partitions::Partitions;
 use rows::{Tx, plain_rows, query};
 
@@ -124,8 +126,8 @@ impl PostgresStore {
             .await?;
         let now = Utc::now();
         let mut tx = Tx(self.pool.begin().await.map_err(map_err)?);
-        let (new, joined) = if events.is_empty() {
-            (Vec::new(), 0)
+        let ((new, rollup), joined) = if events.is_empty() {
+            ((Vec::new(), RollupDelta::default()), 0)
         } else {
             lock_inserts(&mut tx.0).await?;
             let joined = join_activities(&mut tx, Dialect::Postgres, events, now).await?;
@@ -141,6 +143,7 @@ impl PostgresStore {
             events,
             commit,
             &new,
+            &rollup,
             joined,
             now,
         )
@@ -156,9 +159,9 @@ async fn write_events(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     events: &[Event],
     ingested_at: DateTime<Utc>,
-) -> StoreResult<Vec<EventId>> {
+) -> StoreResult<(Vec<EventId>, RollupDelta)> {
     if events.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), RollupDelta::default()));
     }
     let mut writer = EventWriter { tx, ingested_at };
     write_in_chunks(&mut writer, events, INSERT_CHUNK).await
@@ -263,8 +266,17 @@ impl SqlEngine for PostgresStore {
     }
 
     async fn remove_events(&self, ids: &[EventId]) -> StoreResult<u64> {
+        let mut tx = Tx(self.pool.begin().await.map_err(map_err)?);
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let condition = Statement::raw(
+                format!("id IN ({})", list.join(", ")),
+                chunk.iter().map(|id| Bind::Id(*id)).collect(),
+            );
+            remove_from_rollup(&mut tx, Dialect::Postgres, condition).await?;
+        }
+        let mut tx = tx.0;
         let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Events first: their row locks make a concurrent annotation wait, and then it is seen.
         let deleted = sqlx::query("DELETE FROM events WHERE id = ANY($1)")
             .bind(&ids)
@@ -285,7 +297,15 @@ impl SqlEngine for PostgresStore {
 
     async fn remove_events_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let dropped = self.partitions.drop_before(&self.pool, cutoff).await?;
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = Tx(self.pool.begin().await.map_err(map_err)?);
+        let condition = Statement::new(
+            Dialect::Postgres,
+            "timestamp < $1 AND (source <> $2 OR ingested_at < $1)",
+        )
+        .bind(Bind::Timestamp(cutoff))
+        .bind(Bind::Text(IMPORT_SOURCE.to_owned()));
+        remove_from_rollup(&mut tx, Dialect::Postgres, condition).await?;
+        let mut tx = tx.0;
         let deleted = sqlx::query(
             "DELETE FROM events WHERE timestamp < $1 AND (source <> $2 OR ingested_at < $1)",
         )

@@ -129,6 +129,13 @@ impl Partitions {
             // The partition's tags and comments go with it. After the DROP, which waited for any
             // annotation being added to one of its events, so that one is seen here too.
             crate::annotations::delete_annotations_between(&mut tx, Some(start), end).await?;
+            // Rollup rows are days at most, and months start on a day: the month's are its own.
+            sqlx::query("DELETE FROM event_rollup WHERE start >= $1 AND start < $2")
+                .bind(start.timestamp_micros())
+                .bind(end.timestamp_micros())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
             crate::change_totals(&mut tx, -count).await?;
             tx.commit().await.map_err(map_err)?;
             self.known().remove(&month);

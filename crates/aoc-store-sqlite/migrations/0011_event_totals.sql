@@ -8,3 +8,18 @@ CREATE TABLE event_totals (
     stored  INTEGER NOT NULL
 );
 INSERT INTO event_totals (id, version, stored) SELECT 1, 1, count(*) FROM events;
+
+-- Events counted per quarter-hour (the total only), hour and day, by tenant and by each value
+-- the figures and facets rank (aoc_store::sql::rollup). Kept by every insert and delete; built
+-- from the stored events once, at the first start after this migration (`rollup_ready`).
+CREATE TABLE event_rollup (
+    tenant_id TEXT    NOT NULL,
+    span      INTEGER NOT NULL,
+    start     INTEGER NOT NULL,
+    dimension TEXT    NOT NULL,
+    value     TEXT    NOT NULL,
+    events    INTEGER NOT NULL,
+    failures  INTEGER NOT NULL,
+    PRIMARY KEY (span, start, dimension, value, tenant_id)
+) WITHOUT ROWID;
+ALTER TABLE event_totals ADD COLUMN rollup_ready INTEGER NOT NULL DEFAULT 0;

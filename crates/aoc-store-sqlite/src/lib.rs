@@ -20,6 +20,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use aoc_model::{Event, EventId, EventQuery};
+use aoc_store::Bind;
+use aoc_store::sql::rollup::remove_from_rollup;
 use aoc_store::sql::{
     ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, join_activities,
     micros, record_actor_names, totals_change_sql, write_in_chunks,
@@ -230,7 +232,7 @@ impl SqlEngine for SqliteStore {
             tx: &mut tx.0,
             ingested_at: micros(now),
         };
-        let new = write_in_chunks(&mut writer, &joined.events, INSERT_CHUNK).await?;
+        let (new, rollup) = write_in_chunks(&mut writer, &joined.events, INSERT_CHUNK).await?;
         let merged = joined.joined;
         finish_store(
             Box::new(tx),
@@ -238,6 +240,7 @@ impl SqlEngine for SqliteStore {
             events,
             commit,
             &new,
+            &rollup,
             merged,
             now,
         )
@@ -250,6 +253,14 @@ impl SqlEngine for SqliteStore {
         let bytes: Vec<Vec<u8>> = ids.iter().map(|id| id.as_bytes().to_vec()).collect();
         annotations::delete_annotations_of(&mut tx, &bytes).await?;
         for chunk in ids.chunks(INSERT_CHUNK) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+            let condition = Statement::raw(
+                format!("id IN ({})", list.join(", ")),
+                chunk.iter().map(|id| Bind::Id(*id)).collect(),
+            );
+            let mut wrapped = Tx(tx);
+            remove_from_rollup(&mut wrapped, Dialect::Sqlite, condition).await?;
+            tx = wrapped.0;
             let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM events WHERE id IN (");
             let mut list = q.separated(", ");
             for id in chunk {
@@ -272,7 +283,18 @@ impl SqlEngine for SqliteStore {
         let mut deleted = 0;
         loop {
             // Each chunk's events go with their tags and comments, in one transaction.
-            let mut tx = self.writer.begin().await.map_err(map_err)?;
+            let mut tx = Tx(self.writer.begin().await.map_err(map_err)?);
+            let condition = Statement::new(
+                Dialect::Sqlite,
+                "seq IN (SELECT seq FROM events WHERE timestamp < $1 \
+                 AND (source <> $3 OR ingested_at < $1) ORDER BY timestamp LIMIT $2)",
+            )
+            .bind(Bind::Integer(micros(cutoff)))
+            .bind(Bind::Integer(DELETE_CHUNK))
+            .bind(Bind::Text(IMPORT_SOURCE.to_owned()));
+            // The same rows as the DELETE's: one writer, one transaction.
+            remove_from_rollup(&mut tx, Dialect::Sqlite, condition).await?;
+            let mut tx = tx.0;
             let ids: Vec<Vec<u8>> = sqlx::query_scalar(
                 "DELETE FROM events WHERE seq IN \
                  (SELECT seq FROM events WHERE timestamp < ?1 \

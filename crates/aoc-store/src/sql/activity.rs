@@ -357,6 +357,8 @@ pub async fn merge_stored_activities<E: SqlEngine + ?Sized>(engine: &E) -> Store
                 for statement in move_annotations(dialect, event.id, joined) {
                     tx.execute(statement).await?;
                 }
+                let this = Statement::new(dialect, "seq = $1").bind(seq);
+                super::rollup::remove_from_rollup(&mut *tx, dialect, this).await?;
                 let delete = Statement::new(dialect, "DELETE FROM events WHERE seq = $1").bind(seq);
                 tx.execute(delete).await?;
                 merged += 1;

@@ -9,6 +9,7 @@ use aoc_model::{
     ValueCount,
 };
 
+use super::rollup::{RollupDelta, RollupPlan, rollup_ready};
 use super::{Row, SqlEngine, Statement};
 use crate::filter::{FilterDialect, event_filter};
 use crate::{
@@ -30,25 +31,35 @@ pub trait ChunkWriter: Send {
 
 /// Writes `events` through `writer` in chunks of `chunk_size`, encoding the next chunk (JSON,
 /// compression, tokens: about a fifth of a write's cost) while the current one is written, so
-/// the two overlap on separate cores. Returns the ids of the events stored for the first time.
+/// the two overlap on separate cores. Returns the ids of the events stored for the first time,
+/// and their counts for the rollup (see [`super::rollup`]).
 pub async fn write_in_chunks(
     writer: &mut dyn ChunkWriter,
     events: &[Event],
     chunk_size: usize,
-) -> StoreResult<Vec<EventId>> {
+) -> StoreResult<(Vec<EventId>, RollupDelta)> {
     let mut chunks = events.chunks(chunk_size);
     let mut current = chunks.next().map(encode_chunk).transpose()?;
     let mut new = Vec::new();
+    let mut rollup = RollupDelta::default();
     while let Some(columns) = current {
         // The write goes to the engine on its first poll; the next chunk is encoded meanwhile.
         let next = chunks.next();
         let (written, encoded) = tokio::join!(writer.write_chunk(&columns), async {
             next.map(encode_chunk).transpose()
         });
-        new.extend(written?);
+        let written = written?;
+        let mut stored: std::collections::HashSet<EventId> = written.iter().copied().collect();
+        for c in &columns {
+            // A repeat within the chunk was stored once: it counts once.
+            if stored.remove(&c.event.id) {
+                rollup.add_stored(c);
+            }
+        }
+        new.extend(written);
         current = encoded?;
     }
-    Ok(new)
+    Ok((new, rollup))
 }
 
 /// Rows of `value` and `n` (a top list, a facet).
@@ -199,6 +210,9 @@ impl<E: SqlEngine> EventStore for E {
                 Default::default(),
             ));
         };
+        if RollupPlan::eligible(query) && rollup_ready(self).await? {
+            return super::rollup_read::aggregate(self, query, spec, &*dialect).await;
+        }
         let sql = AggregateSql::new(query, &*dialect);
         let statement = |text: String| Statement::raw(text, sql.filter.binds.clone());
         let mut totals = self
@@ -253,8 +267,16 @@ impl<E: SqlEngine> EventStore for E {
             return Ok(facets.iter().map(|f| (*f, Vec::new())).collect());
         };
         let sql = AggregateSql::new(query, &*dialect);
+        let rolled = RollupPlan::eligible(query) && rollup_ready(self).await?;
         let mut out = Vec::with_capacity(facets.len());
         for facet in facets {
+            if rolled
+                && let Some(values) =
+                    super::rollup_read::facet(self, query, &*dialect, *facet, top).await?
+            {
+                out.push((*facet, values));
+                continue;
+            }
             let statement =
                 Statement::raw(sql.facet(&*dialect, *facet, top), sql.filter.binds.clone());
             let rows = self.read(statement).await?;

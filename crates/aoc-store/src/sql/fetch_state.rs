@@ -89,12 +89,14 @@ pub async fn finish_store(
     events: &[Event],
     commit: Option<&FetchCommit<'_>>,
     new: &[EventId],
+    rollup: &super::rollup::RollupDelta,
     joined: u64,
     now: DateTime<Utc>,
 ) -> StoreResult<InsertReport> {
     if let Some(commit) = commit {
         record_commit(&mut *tx, dialect, commit, new, now).await?;
     }
+    rollup.apply(&mut *tx, dialect).await?;
     if !new.is_empty() || joined > 0 {
         tx.execute(super::totals_change(dialect, count(new.len() as u64)))
             .await?;

@@ -23,6 +23,8 @@ mod audit_trail;
 mod events;
 mod fetch_state;
 mod people;
+pub mod rollup;
+mod rollup_read;
 mod row;
 mod saved_searches;
 
@@ -209,7 +211,8 @@ impl<E: SqlEngine + JobQueue> Store for E {
         // Rows stored before the filter columns existed get them, and before activities were
         // joined across collection paths, their key (and the joining).
         fill_derived_columns(self).await?;
-        merge_stored_activities(self).await
+        merge_stored_activities(self).await?;
+        rollup::build_once(self).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

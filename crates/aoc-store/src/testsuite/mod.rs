@@ -11,6 +11,7 @@ pub mod engine;
 mod fetch_state;
 mod jobs;
 mod retention;
+mod rollup;
 mod saved;
 mod totals;
 
@@ -46,6 +47,7 @@ pub use jobs::{
     jobs_are_taken_oldest_first_and_by_one_worker_each,
 };
 pub use retention::imported_events_stay_for_the_retention_from_their_import;
+pub use rollup::figures_from_the_rollup_equal_counting_the_events;
 pub use saved::saved_searches_are_personal_or_shared;
 pub use totals::the_data_version_moves_with_every_change_and_only_then;
 
@@ -116,7 +118,8 @@ macro_rules! store_behaviour_suite {
             imported_events_stay_for_the_retention_from_their_import,
             saved_searches_are_personal_or_shared,
             application_names_match_in_any_letter_case,
-            the_data_version_moves_with_every_change_and_only_then
+            the_data_version_moves_with_every_change_and_only_then,
+            figures_from_the_rollup_equal_counting_the_events
         );
         $crate::job_queue_behaviour_suite!($make);
     };
