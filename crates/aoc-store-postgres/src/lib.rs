@@ -22,8 +22,8 @@ use uuid::Uuid;
 use aoc_model::search::SearchText;
 use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::sql::{
-    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, join_activities,
-    record_actor_names, totals_change_sql, write_in_chunks,
+    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, Written, finish_store,
+    join_activities, record_actor_names, totals_change_sql, write_in_chunks,
 };
 use aoc_store::{
     DerivedColumns, EventColumns, FetchCommit, FilterDialect, IMPORT_SOURCE, InsertReport,
@@ -142,9 +142,11 @@ impl PostgresStore {
             Dialect::Postgres,
             events,
             commit,
-            &new,
-            &rollup,
-            joined,
+            Written {
+                new: &new,
+                rollup: &rollup,
+                joined,
+            },
             now,
         )
         .await

@@ -23,8 +23,8 @@ use aoc_model::{Event, EventId, EventQuery};
 use aoc_store::Bind;
 use aoc_store::sql::rollup::remove_from_rollup;
 use aoc_store::sql::{
-    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, finish_store, join_activities,
-    micros, record_actor_names, totals_change_sql, write_in_chunks,
+    ChunkWriter, Dialect, Row, SqlEngine, SqlTransaction, Statement, Written, finish_store,
+    join_activities, micros, record_actor_names, totals_change_sql, write_in_chunks,
 };
 use aoc_store::{
     DerivedColumns, EventColumns, FetchCommit, FilterDialect, IMPORT_SOURCE, InsertReport,
@@ -239,9 +239,11 @@ impl SqlEngine for SqliteStore {
             Dialect::Sqlite,
             events,
             commit,
-            &new,
-            &rollup,
-            merged,
+            Written {
+                new: &new,
+                rollup: &rollup,
+                joined: merged,
+            },
             now,
         )
         .await

@@ -178,7 +178,10 @@ async fn main() -> Result<()> {
             let mut total = 0;
             for _ in 0..rounds {
                 let started = Instant::now();
-                total = store.aggregate_events(&query, &Default::default()).await?.total;
+                total = store
+                    .aggregate_events(&query, &Default::default())
+                    .await?
+                    .total;
                 figures.push(started.elapsed());
                 let started = Instant::now();
                 store.facets(&query, &kept, 5).await?;

@@ -88,11 +88,14 @@ pub async fn finish_store(
     dialect: Dialect,
     events: &[Event],
     commit: Option<&FetchCommit<'_>>,
-    new: &[EventId],
-    rollup: &super::rollup::RollupDelta,
-    joined: u64,
+    written: Written<'_>,
     now: DateTime<Utc>,
 ) -> StoreResult<InsertReport> {
+    let Written {
+        new,
+        rollup,
+        joined,
+    } = written;
     if let Some(commit) = commit {
         record_commit(&mut *tx, dialect, commit, new, now).await?;
     }
@@ -108,6 +111,14 @@ pub async fn finish_store(
         joined,
         duplicate: (events.len() as u64).saturating_sub(new + joined),
     })
+}
+
+/// What a batch's writes did: the events stored for the first time, their rollup counts, and
+/// how many joined an event another path had stored.
+pub struct Written<'a> {
+    pub new: &'a [EventId],
+    pub rollup: &'a super::rollup::RollupDelta,
+    pub joined: u64,
 }
 
 /// The fetch state of a commit, written in the transaction that stored its events.

@@ -42,7 +42,7 @@ pub use activity::{
     Joined, PENDING_KEY, attach_sightings, join_activities, merge_stored_activities,
 };
 pub use events::{ChunkWriter, fill_derived_columns, query_page, write_in_chunks};
-pub use fetch_state::finish_store;
+pub use fetch_state::{Written, finish_store};
 pub use people::{actor_name, record_actor_names};
 pub use row::{Row, Value};
 

@@ -358,6 +358,9 @@ fn build_statements(dialect: Dialect) -> Vec<Statement> {
     out
 }
 
+/// `[from, to)`, `None` for an open end.
+pub type TimeRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// A query's time range split into what the rollup answers and what the events do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollupPlan {
@@ -365,7 +368,7 @@ pub struct RollupPlan {
     /// `(span, from, to)` in microseconds: the rollup rows of `span` starting in `[from, to)`.
     pub rolled: Vec<(i64, i64, i64)>,
     /// The ends left to the events: `[from, to)`, `None` for open.
-    pub raw: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    pub raw: Vec<TimeRange>,
 }
 
 impl RollupPlan {
