@@ -427,4 +427,10 @@ pub struct DedupeArgs {
     /// Count the duplicates without removing them
     #[arg(long)]
     pub dry_run: bool,
+    /// Memory for the keys of one pass, in MiB: more events than fit are split into passes
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub memory_mb: u64,
+    /// Split the work into exactly this many passes over the events (instead of --memory-mb)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub passes: Option<u64>,
 }

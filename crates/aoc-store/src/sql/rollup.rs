@@ -205,7 +205,11 @@ impl RollupDelta {
 
     /// The upserts that apply these counts.
     pub fn statements(&self, dialect: Dialect) -> Vec<Statement> {
-        let cells: Vec<_> = self.cells.iter().filter(|(_, c)| **c != (0, 0)).collect();
+        let mut cells: Vec<_> = self.cells.iter().filter(|(_, c)| **c != (0, 0)).collect();
+        // In the primary key's order: each statement's rows go to neighbouring pages.
+        cells.sort_by(|((ta, sa, a, da, va), _), ((tb, sb, b, db, vb), _)| {
+            (sa, a, da.code(), va, ta).cmp(&(sb, b, db.code(), vb, tb))
+        });
         cells
             .chunks(UPSERT_CHUNK)
             .map(|chunk| {

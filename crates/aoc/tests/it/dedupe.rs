@@ -39,7 +39,36 @@ async fn dedupe_removes_records_stored_under_stale_keys() {
         );
         assert_eq!(store.count_events().await.expect("count"), before);
 
-        let output = db.aoc().arg("dedupe").output().expect("run");
+        // Split into passes (as ten million events would be within --memory-mb), the same
+        // duplicates are found.
+        let split = db
+            .aoc()
+            .args(["dedupe", "--dry-run", "--passes", "3"])
+            .output()
+            .expect("run");
+        assert!(
+            stdout(&split).contains("4 duplicate events found"),
+            "{}{}",
+            stdout(&split),
+            stderr(&split)
+        );
+        let refused = db
+            .aoc()
+            .args(["dedupe", "--memory-mb", "0"])
+            .output()
+            .expect("run");
+        assert!(!refused.status.success());
+        assert!(
+            stderr(&refused).contains("--memory-mb"),
+            "{}",
+            stderr(&refused)
+        );
+
+        let output = db
+            .aoc()
+            .args(["dedupe", "--passes", "2"])
+            .output()
+            .expect("run");
         assert!(output.status.success(), "{}", stderr(&output));
         assert_eq!(stdout(&output).trim(), "4 duplicate events removed");
         assert_eq!(store.count_events().await.expect("count"), stored);
