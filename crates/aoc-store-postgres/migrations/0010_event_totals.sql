@@ -12,7 +12,8 @@ INSERT INTO event_totals (id, version, stored) SELECT 1, 1, count(*) FROM events
 
 -- Events counted per quarter-hour (the total only), hour and day, by tenant and by each value
 -- the figures and facets rank (aoc_store::sql::rollup). Kept by every insert and delete; built
--- from the stored events once, at the first start after this migration (`rollup_ready`).
+-- from the stored events once, at the first start after this migration (`rollup_ready`). Keyed
+-- by dimension first: a figure reads one dimension's rows of a range, next to each other.
 -- `start` is in microseconds since the Unix epoch.
 CREATE TABLE event_rollup (
     tenant_id text    NOT NULL,
@@ -22,6 +23,6 @@ CREATE TABLE event_rollup (
     value     text    NOT NULL,
     events    bigint  NOT NULL,
     failures  bigint  NOT NULL,
-    PRIMARY KEY (span, start, dimension, value, tenant_id)
+    PRIMARY KEY (dimension, span, start, value, tenant_id)
 );
 ALTER TABLE event_totals ADD COLUMN rollup_ready smallint NOT NULL DEFAULT 0;

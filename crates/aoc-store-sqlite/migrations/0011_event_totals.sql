@@ -11,7 +11,8 @@ INSERT INTO event_totals (id, version, stored) SELECT 1, 1, count(*) FROM events
 
 -- Events counted per quarter-hour (the total only), hour and day, by tenant and by each value
 -- the figures and facets rank (aoc_store::sql::rollup). Kept by every insert and delete; built
--- from the stored events once, at the first start after this migration (`rollup_ready`).
+-- from the stored events once, at the first start after this migration (`rollup_ready`). Keyed
+-- by dimension first: a figure reads one dimension's rows of a range, next to each other.
 CREATE TABLE event_rollup (
     tenant_id TEXT    NOT NULL,
     span      INTEGER NOT NULL,
@@ -20,6 +21,6 @@ CREATE TABLE event_rollup (
     value     TEXT    NOT NULL,
     events    INTEGER NOT NULL,
     failures  INTEGER NOT NULL,
-    PRIMARY KEY (span, start, dimension, value, tenant_id)
+    PRIMARY KEY (dimension, span, start, value, tenant_id)
 ) WITHOUT ROWID;
 ALTER TABLE event_totals ADD COLUMN rollup_ready INTEGER NOT NULL DEFAULT 0;

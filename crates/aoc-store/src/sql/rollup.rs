@@ -208,7 +208,7 @@ impl RollupDelta {
         let mut cells: Vec<_> = self.cells.iter().filter(|(_, c)| **c != (0, 0)).collect();
         // In the primary key's order: each statement's rows go to neighbouring pages.
         cells.sort_by(|((ta, sa, a, da, va), _), ((tb, sb, b, db, vb), _)| {
-            (sa, a, da.code(), va, ta).cmp(&(sb, b, db.code(), vb, tb))
+            (da.code(), sa, a, va, ta).cmp(&(db.code(), sb, b, vb, tb))
         });
         cells
             .chunks(UPSERT_CHUNK)
@@ -242,7 +242,7 @@ impl RollupDelta {
                     binds.push(crate::filter::Bind::Integer(*failures));
                 }
                 sql.push_str(
-                    " ON CONFLICT (span, start, dimension, value, tenant_id) DO UPDATE SET \
+                    " ON CONFLICT (dimension, span, start, value, tenant_id) DO UPDATE SET \
                      events = event_rollup.events + excluded.events, \
                      failures = event_rollup.failures + excluded.failures",
                 );
