@@ -445,10 +445,16 @@ impl RollupPlan {
         }
     }
 
-    /// The rollup rows of `dimension` this plan covers: a `WHERE` over `event_rollup` and its
-    /// binds.
-    pub fn condition(&self, dialect: Dialect, dimension: Dimension) -> Statement {
+    /// The rollup rows of `dimension` this plan covers, as a subquery of `columns`: one
+    /// `SELECT` per piece joined by `UNION ALL`, so each reads its own key range (an `OR` of
+    /// ranges is not planned as several range reads).
+    pub fn rows(&self, dialect: Dialect, dimension: Dimension, columns: &str) -> Statement {
         let mut binds = vec![crate::filter::Bind::Text(dimension.code().to_owned())];
+        let tenant = self.tenant.as_ref().map(|tenant| {
+            binds.push(crate::filter::Bind::Text(tenant.clone()));
+            format!(" AND tenant_id = {}", dialect.placeholder(2))
+        });
+        let tenant = tenant.unwrap_or_default();
         let mut parts = Vec::new();
         for &(span, from, to) in &self.rolled {
             binds.push(crate::filter::Bind::Integer(span));
@@ -456,29 +462,21 @@ impl RollupPlan {
             binds.push(crate::filter::Bind::Integer(to));
             let n = binds.len();
             parts.push(format!(
-                "(span = {} AND start >= {} AND start < {})",
+                "SELECT {columns} FROM event_rollup WHERE dimension = {} AND span = {} \
+                 AND start >= {} AND start < {}{tenant}",
+                dialect.placeholder(1),
                 dialect.placeholder(n - 2),
                 dialect.placeholder(n - 1),
                 dialect.placeholder(n)
             ));
         }
-        let mut sql = format!(
-            "dimension = {} AND ({})",
-            dialect.placeholder(1),
-            if parts.is_empty() {
-                "1 = 0".to_owned()
-            } else {
-                parts.join(" OR ")
-            }
-        );
-        if let Some(tenant) = &self.tenant {
-            binds.push(crate::filter::Bind::Text(tenant.clone()));
-            sql.push_str(&format!(
-                " AND tenant_id = {}",
-                dialect.placeholder(binds.len())
+        if parts.is_empty() {
+            parts.push(format!(
+                "SELECT {columns} FROM event_rollup WHERE dimension = {} AND 1 = 0{tenant}",
+                dialect.placeholder(1)
             ));
         }
-        Statement::raw(sql, binds)
+        Statement::raw(format!("({}) AS r", parts.join(" UNION ALL ")), binds)
     }
 }
 

@@ -25,14 +25,11 @@ pub async fn aggregate<E: SqlEngine + ?Sized>(
     let plan = RollupPlan::new(query, &timeline_spans(interval));
     let mut buckets: HashMap<i64, (u64, u64)> = HashMap::new();
     let (mut total, mut failures) = (0u64, 0u64);
-    let condition = plan.condition(engine.dialect(), Dimension::Total);
+    let rolled = plan.rows(engine.dialect(), Dimension::Total, "start, events, failures");
     let rows = engine
         .read(Statement::raw(
-            format!(
-                "SELECT start, events, failures FROM event_rollup WHERE {}",
-                condition.sql
-            ),
-            condition.binds,
+            format!("SELECT start, events, failures FROM {}", rolled.sql),
+            rolled.binds,
         ))
         .await?;
     let width = interval.max(1) * 1_000_000;
@@ -117,7 +114,7 @@ async fn ranked<E: SqlEngine + ?Sized>(
     top: u32,
 ) -> StoreResult<Vec<ValueCount>> {
     let plan = RollupPlan::new(query, &value_spans());
-    let condition = plan.condition(engine.dialect(), dimension);
+    let rolled = plan.rows(engine.dialect(), dimension, "value, events");
     // With no ends to add, the database ranks; otherwise every value comes back to be added.
     let rank = if plan.raw.is_empty() {
         format!(
@@ -130,11 +127,10 @@ async fn ranked<E: SqlEngine + ?Sized>(
     let rows = engine
         .read(Statement::raw(
             format!(
-                "SELECT value, CAST(sum(events) AS BIGINT) AS n FROM event_rollup WHERE {} \
-                 GROUP BY value{rank}",
-                condition.sql
+                "SELECT value, CAST(sum(events) AS BIGINT) AS n FROM {} GROUP BY value{rank}",
+                rolled.sql
             ),
-            condition.binds,
+            rolled.binds,
         ))
         .await?;
     let mut counts: HashMap<String, i64> = HashMap::new();
