@@ -25,7 +25,11 @@ pub async fn aggregate<E: SqlEngine + ?Sized>(
     let plan = RollupPlan::new(query, &timeline_spans(interval));
     let mut buckets: HashMap<i64, (u64, u64)> = HashMap::new();
     let (mut total, mut failures) = (0u64, 0u64);
-    let rolled = plan.rows(engine.dialect(), Dimension::Total, "start, events, failures");
+    let rolled = plan.rows(
+        engine.dialect(),
+        Dimension::Total,
+        "start, events, failures",
+    );
     let rows = engine
         .read(Statement::raw(
             format!("SELECT start, events, failures FROM {}", rolled.sql),

@@ -1033,6 +1033,37 @@ fn facet_values(event: &Event, facet: aoc_model::Facet) -> Vec<String> {
     }
 }
 
+/// The `top` values of `facet` among the `stored` events that match `query`, counted as the
+/// store counts them, most frequent first, ties by the value's bytes.
+fn expected_facet(
+    stored: &[Event],
+    query: &EventQuery,
+    facet: aoc_model::Facet,
+    top: usize,
+) -> Vec<ValueCount> {
+    let matching: HashSet<EventId> = reference_matches(stored, query)
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    for event in stored.iter().filter(|e| matching.contains(&e.id)) {
+        for value in facet_values(event, facet) {
+            *counts.entry(value).or_default() += 1;
+        }
+    }
+    let mut want: Vec<ValueCount> = counts
+        .into_iter()
+        .map(|(value, count)| ValueCount { value, count })
+        .collect();
+    want.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.value.as_bytes().cmp(b.value.as_bytes()))
+    });
+    want.truncate(top);
+    want
+}
+
 pub async fn facets_match_the_reference(store: &dyn Store) {
     let mut events = varied_events(120);
     // Some activities seen via two paths: the source facet counts both.
@@ -1046,27 +1077,8 @@ pub async fn facets_match_the_reference(store: &dyn Store) {
             .await
             .expect("facets");
         // The reference over what was stored: its events carry every path they were seen via.
-        let matching: HashSet<EventId> = reference_matches(&stored, &query)
-            .into_iter()
-            .map(|e| e.id)
-            .collect();
         for (facet, values) in got {
-            let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
-            for event in stored.iter().filter(|e| matching.contains(&e.id)) {
-                for value in facet_values(event, facet) {
-                    *counts.entry(value).or_default() += 1;
-                }
-            }
-            let mut want: Vec<ValueCount> = counts
-                .into_iter()
-                .map(|(value, count)| ValueCount { value, count })
-                .collect();
-            want.sort_by(|a, b| {
-                b.count
-                    .cmp(&a.count)
-                    .then(a.value.as_bytes().cmp(b.value.as_bytes()))
-            });
-            want.truncate(5);
+            let want = expected_facet(&stored, &query, facet, 5);
             assert_eq!(values, want, "case {name}, facet {}", facet.name());
         }
     }

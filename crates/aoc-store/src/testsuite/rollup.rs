@@ -2,14 +2,12 @@
 //! events, for ranges that start and end anywhere (inside an hour, on a day, open), at every
 //! timeline interval, and after deletes and retention have taken events away.
 
-use std::collections::{BTreeMap, HashSet};
-
 use chrono::Duration;
 
-use aoc_model::{AggregateSpec, EventId, EventQuery, Facet, TenantId, ValueCount};
+use aoc_model::{AggregateSpec, EventId, EventQuery, Facet, TenantId};
 
 use super::data::{base_time, varied_events};
-use super::{collect_pages, expected_aggregates, facet_values, reference_matches};
+use super::{collect_pages, expected_aggregates, expected_facet};
 use crate::{Store, StoreError};
 
 async fn assert_figures_are_exact(store: &dyn Store, queries: &[EventQuery]) {
@@ -40,24 +38,9 @@ async fn assert_figures_are_exact(store: &dyn Store, queries: &[EventQuery]) {
                 Err(e) => panic!("{query:?}: {e}"),
             }
         }
-        let matching: HashSet<EventId> = reference_matches(&stored, query)
-            .into_iter()
-            .map(|e| e.id)
-            .collect();
         let got = store.facets(query, &Facet::ALL, 4).await.expect("facets");
         for (facet, values) in got {
-            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-            for event in stored.iter().filter(|e| matching.contains(&e.id)) {
-                for value in facet_values(event, facet) {
-                    *counts.entry(value).or_default() += 1;
-                }
-            }
-            let mut want: Vec<ValueCount> = counts
-                .into_iter()
-                .map(|(value, count)| ValueCount { value, count })
-                .collect();
-            want.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
-            want.truncate(4);
+            let want = expected_facet(&stored, query, facet, 4);
             assert_eq!(values, want, "{query:?}, facet {}", facet.name());
         }
     }
