@@ -127,10 +127,9 @@ impl QueryCache {
     }
 }
 
-impl Weighed for aoc_model::EventPage {
+impl Weighed for crate::events::PageJson {
     fn weight(&self) -> u32 {
-        // An event without its raw record is about 1.5 KB in memory.
-        256 + 1_536 * self.items.len() as u32
+        u32::try_from(self.0.len()).unwrap_or(u32::MAX)
     }
 }
 
