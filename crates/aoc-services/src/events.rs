@@ -50,8 +50,8 @@ pub struct EventFacets {
     pub facets: std::collections::BTreeMap<String, Vec<aoc_model::ValueCount>>,
 }
 
-/// A page of events ([`aoc_model::EventPage`]) as the JSON text every door sends: a page is
-/// read often and is mostly text, so it is written once per cached answer, not per request.
+/// A page of events ([`aoc_model::EventPage`]) as the JSON text every door sends: a page is read often
+/// and is mostly text, so it is written once per cached answer rather than once per request.
 #[derive(Debug, Clone)]
 pub struct PageJson(pub std::sync::Arc<str>);
 
