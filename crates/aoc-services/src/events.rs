@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use aoc_model::{
-    AggregateSpec, CommentId, DEFAULT_TAGS, Event, EventAggregates, EventId, EventQuery, Facet,
+    AggregateSpec, CommentId, DEFAULT_TAGS, Event, EventAggregates, EventId, EventPage, EventQuery,
+    Facet,
 };
 use aoc_store::{Comment, TagRecord};
 
@@ -50,23 +51,6 @@ pub struct EventFacets {
     pub facets: std::collections::BTreeMap<String, Vec<aoc_model::ValueCount>>,
 }
 
-/// A page of events ([`aoc_model::EventPage`]) as the JSON text every door sends: a page is read often
-/// and is mostly text, so it is written once per cached answer rather than once per request.
-#[derive(Debug, Clone)]
-pub struct PageJson(pub std::sync::Arc<str>);
-
-impl Serialize for PageJson {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for PageJson {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|text| Self(text.into()))
-    }
-}
-
 /// A tag in use or offered by default.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -88,17 +72,14 @@ impl Services {
         &self,
         caller: &Caller,
         query: &EventQuery,
-    ) -> ServiceResult<PageJson> {
+    ) -> ServiceResult<EventPage> {
         caller.require(Role::Reader)?;
         let query = EventQuery {
             without_raw: true,
             ..query.clone()
         };
         self.cached("events", caller, &query, async {
-            let page = self.store.query_events(&query).await?;
-            let json = serde_json::to_string(&page)
-                .map_err(|e| ServiceError::Internal(format!("a page of events as JSON: {e}")))?;
-            Ok(PageJson(json.into()))
+            Ok(self.store.query_events(&query).await?)
         })
         .await
     }

@@ -127,9 +127,10 @@ impl QueryCache {
     }
 }
 
-impl Weighed for crate::events::PageJson {
+impl Weighed for aoc_model::EventPage {
     fn weight(&self) -> u32 {
-        u32::try_from(self.0.len()).unwrap_or(u32::MAX)
+        // An event without its raw record is about 1.5 KB in memory.
+        256 + 1_536 * self.items.len() as u32
     }
 }
 

@@ -2,8 +2,6 @@
 
 use axum::Json;
 use axum::extract::Path;
-use axum::http::header;
-use axum::response::IntoResponse;
 
 use aoc_model::EventPage;
 use aoc_services::Params;
@@ -30,14 +28,9 @@ use crate::params::RawQuery;
 pub async fn list(
     UseCases { services, caller }: UseCases,
     RawQuery(raw): RawQuery,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<EventPage>, ApiError> {
     let query = search_query(&Params::parse(raw.as_deref(), &with_filters(&LIST_PARAMS))?)?;
-    // The page comes as JSON already (written once per cached answer).
-    let page = services.search_events(&caller, &query).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        page.0.to_string(),
-    ))
+    Ok(Json(services.search_events(&caller, &query).await?))
 }
 
 #[utoipa::path(get, path = "/events/{id}", operation_id = "getEvent", tag = "Events",
