@@ -5,7 +5,7 @@
 //! ```sh
 //! # a 1,000,000-event SQLite file, made once by the store bench
 //! cargo bench -p aoc --bench store -- --events 1000000 --engine sqlite --no-queries --sqlite-dir /tmp/aoc-bench
-//! cargo bench -p aoc --bench load -- --database-url sqlite:///tmp/aoc-bench/aoc.db [--clients 64] [--seconds 20]
+//! cargo bench -p aoc --bench load -- --database-url sqlite:///tmp/aoc-bench/aoc.db [--clients 64] [--seconds 20] [--uncompressed]
 //! ```
 //!
 //! Cases: `/health`; the Events page's first page (`/api/events?page_size=50`); its figures and
@@ -24,11 +24,13 @@ struct Options {
     database_url: String,
     clients: usize,
     seconds: u64,
+    /// Ask for uncompressed answers (by default the clients accept gzip, as browsers do).
+    uncompressed: bool,
 }
 
 fn options() -> Result<Options> {
     let mut database_url = None;
-    let (mut clients, mut seconds) = (64, 20);
+    let (mut clients, mut seconds, mut uncompressed) = (64, 20, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |name: &str| -> Result<u64> {
@@ -41,6 +43,7 @@ fn options() -> Result<Options> {
             "--database-url" => database_url = args.next(),
             "--clients" => clients = number("--clients")?.max(1) as usize,
             "--seconds" => seconds = number("--seconds")?.max(1),
+            "--uncompressed" => uncompressed = true,
             // cargo bench passes --bench to harness = false targets.
             "--bench" => {}
             other => bail!("unknown option {other}"),
@@ -50,6 +53,7 @@ fn options() -> Result<Options> {
         database_url: database_url.context("--database-url is required (see the file's header)")?,
         clients,
         seconds,
+        uncompressed,
     })
 }
 
@@ -61,8 +65,10 @@ struct Outcome {
 }
 
 /// `clients` clients asking for `path` one request after another until `seconds` have passed.
-async fn drive(base: &str, path: &str, clients: usize, seconds: u64) -> Result<(Outcome, f64)> {
+async fn drive(base: &str, path: &str, opts: &Options) -> Result<(Outcome, f64)> {
+    let (clients, seconds) = (opts.clients, opts.seconds);
     let http = reqwest::Client::builder()
+        .gzip(!opts.uncompressed)
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(clients)
         .build()?;
@@ -128,7 +134,7 @@ async fn main() -> Result<()> {
         ("figures, 7 days", "/api/events/aggregations?hours=168"),
         ("facets, 7 days", "/api/events/facets?top=5&hours=168"),
     ] {
-        let (mut outcome, elapsed) = drive(&server.base, path, opts.clients, opts.seconds).await?;
+        let (mut outcome, elapsed) = drive(&server.base, path, &opts).await?;
         outcome.latencies.sort();
         let n = outcome.latencies.len();
         println!(
