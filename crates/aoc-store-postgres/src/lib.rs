@@ -4,6 +4,7 @@
 mod annotations;
 mod jobs;
 mod partitions;
+mod replica;
 mod rows;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -33,6 +34,7 @@ use aoc_store::{
 use aoc_store::Bind;
 use aoc_store::sql::rollup::{RollupDelta, remove_from_rollup};
 use partitions::Partitions;
+use replica::{ReadReplica, ReplicaRead};
 use rows::{Tx, plain_rows, query};
 
 /// Rows per INSERT statement.
@@ -45,6 +47,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct PostgresStore {
     pool: PgPool,
     partitions: Partitions,
+    /// Where searches read, when `DATABASE_READ_URL` names a replica.
+    replica: Option<ReadReplica>,
 }
 
 #[expect(
@@ -85,7 +89,19 @@ impl PostgresStore {
         Ok(Self {
             pool,
             partitions: Partitions::default(),
+            replica: None,
         })
+    }
+
+    /// Sends searches, figures, facets and exports to the streaming replica at `url`
+    /// (`DATABASE_READ_URL`); writes and the reads that must see them stay on the primary.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidArgument`] naming `DATABASE_READ_URL` for a URL that is not a
+    /// PostgreSQL URL.
+    pub fn with_read_replica(mut self, url: &str) -> StoreResult<Self> {
+        self.replica = Some(ReadReplica::connect(url)?);
+        Ok(self)
     }
 
     /// Stores `events` as [`aoc_store::EventStore::insert_events`] describes and, when `commit` is
@@ -236,6 +252,15 @@ impl SqlEngine for PostgresStore {
             .await
             .map_err(map_err)?;
         plain_rows(&rows)
+    }
+
+    async fn read_search(&self, statement: Statement) -> StoreResult<Vec<Row>> {
+        if let Some(replica) = &self.replica
+            && let ReplicaRead::Rows(rows) = replica.read(&statement).await?
+        {
+            return Ok(rows);
+        }
+        self.read(statement).await
     }
 
     /// Reads and writes share the pool: a write that returns rows is a read here.

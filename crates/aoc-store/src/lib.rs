@@ -136,7 +136,8 @@ pub trait EventStore: Send + Sync {
 
     /// A number that grows with every committed change to what a search can find (events
     /// stored, joined, deleted or re-derived; tags added or removed): answers computed at one
-    /// version hold until the next, which is what keys the query cache.
+    /// version hold until the next, which is what keys the query cache. Read where searches
+    /// read (a read replica, when there is one), so a key never names data newer than its answer.
     async fn data_version(&self) -> StoreResult<u64>;
 }
 

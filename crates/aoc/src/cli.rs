@@ -30,6 +30,11 @@ pub struct GlobalArgs {
     )]
     pub database_url: String,
 
+    /// A PostgreSQL streaming replica of DATABASE_URL that answers searches, figures and exports
+    /// (`aoc serve`, `aoc worker`); writes, and reads of what was just written, stay on the primary
+    #[arg(long, global = true, env = "DATABASE_READ_URL", hide_env_values = true)]
+    pub database_read_url: Option<String>,
+
     /// Log format: json, text, or auto (text on a terminal, JSON lines otherwise)
     #[arg(long, global = true, env = "LOG_FORMAT", default_value = "auto")]
     pub log_format: String,

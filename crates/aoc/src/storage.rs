@@ -13,6 +13,15 @@ use crate::telemetry::StoreCallTimed;
 
 /// Opens the engine of `url` and applies its migrations. Store calls are timed into `/metrics`.
 pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+    open_with_replica(url, None).await
+}
+
+/// [`open`], with searches, figures and exports read from `replica` (`DATABASE_READ_URL`,
+/// PostgreSQL only: [`DatabaseUrl::parse_read`] checked it).
+pub async fn open_with_replica(
+    url: &DatabaseUrl,
+    replica: Option<&DatabaseUrl>,
+) -> anyhow::Result<Arc<dyn Store>> {
     let engine: Arc<dyn Store> = match url.engine {
         Engine::Sqlite => Arc::new(
             SqliteStore::connect(url.expose())
@@ -20,7 +29,17 @@ pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
                 .map_err(|e| bad_url(url, e))?,
         ),
         Engine::Postgres => {
-            Arc::new(PostgresStore::connect(url.expose()).map_err(|e| bad_url(url, e))?)
+            let mut store = PostgresStore::connect(url.expose()).map_err(|e| bad_url(url, e))?;
+            if let Some(replica) = replica {
+                store = store.with_read_replica(replica.expose()).map_err(|e| {
+                    ConfigError::new(
+                        "DATABASE_READ_URL",
+                        "database-read-url",
+                        format!("{replica}: {e}"),
+                    )
+                })?;
+            }
+            Arc::new(store)
         }
     };
     let store: Arc<dyn Store> = Arc::new(InstrumentedStore::new(

@@ -9,7 +9,7 @@ use aoc_model::{
     ValueCount,
 };
 
-use super::rollup::{RollupDelta, RollupPlan, rollup_ready};
+use super::rollup::{RollupDelta, RollupPlan, rollup_ready_for_search};
 use super::{Row, SqlEngine, Statement};
 use crate::filter::{FilterDialect, event_filter};
 use crate::{
@@ -102,7 +102,7 @@ pub async fn query_page<E: SqlEngine + ?Sized>(
 ) -> StoreResult<EventPage> {
     let filter = event_filter(query, dialect);
     let rows = engine
-        .read(Statement::raw(filter.select_sql(), filter.binds))
+        .read_search(Statement::raw(filter.select_sql(), filter.binds))
         .await?;
     let mut items = rows
         .into_iter()
@@ -156,15 +156,19 @@ pub async fn fill_derived_columns<E: SqlEngine + ?Sized>(engine: &E) -> StoreRes
     Ok(())
 }
 
-/// `event_totals`' version and stored events.
-async fn totals<E: SqlEngine + ?Sized>(engine: &E) -> StoreResult<(u64, u64)> {
+/// `event_totals`' version and stored events, from the primary or (`for_search`) from where
+/// searches read: the version that keys a cached answer must be the one its data was read at.
+async fn totals<E: SqlEngine + ?Sized>(engine: &E, for_search: bool) -> StoreResult<(u64, u64)> {
     let select = Statement::new(
         engine.dialect(),
         "SELECT version, stored FROM event_totals WHERE id = 1",
     );
-    let mut row = engine
-        .read(select)
-        .await?
+    let rows = if for_search {
+        engine.read_search(select).await?
+    } else {
+        engine.read(select).await?
+    };
+    let mut row = rows
         .into_iter()
         .next()
         .ok_or_else(|| crate::StoreError::Corrupt("event_totals has no row".into()))?;
@@ -210,13 +214,13 @@ impl<E: SqlEngine> EventStore for E {
                 Default::default(),
             ));
         };
-        if RollupPlan::eligible(query) && rollup_ready(self).await? {
+        if RollupPlan::eligible(query) && rollup_ready_for_search(self).await? {
             return super::rollup_read::aggregate(self, query, spec, &*dialect).await;
         }
         let sql = AggregateSql::new(query, &*dialect);
         let statement = |text: String| Statement::raw(text, sql.filter.binds.clone());
         let mut totals = self
-            .read(statement(sql.totals()))
+            .read_search(statement(sql.totals()))
             .await?
             .into_iter()
             .next()
@@ -227,7 +231,7 @@ impl<E: SqlEngine> EventStore for E {
         let last = totals.opt_time("last_at")?;
         let interval = aggregate_interval(query, spec, first, last)?;
         let buckets = self
-            .read(statement(sql.timeline(&*dialect, interval)))
+            .read_search(statement(sql.timeline(&*dialect, interval)))
             .await?
             .into_iter()
             .map(|mut row| {
@@ -241,7 +245,7 @@ impl<E: SqlEngine> EventStore for E {
         let mut top: [Vec<ValueCount>; 3] = Default::default();
         for (list, column) in top.iter_mut().zip(TopColumn::ALL) {
             *list = value_counts(
-                self.read(statement(sql.top(&*dialect, column, spec.top)))
+                self.read_search(statement(sql.top(&*dialect, column, spec.top)))
                     .await?,
             )?;
         }
@@ -267,7 +271,7 @@ impl<E: SqlEngine> EventStore for E {
             return Ok(facets.iter().map(|f| (*f, Vec::new())).collect());
         };
         let sql = AggregateSql::new(query, &*dialect);
-        let rolled = RollupPlan::eligible(query) && rollup_ready(self).await?;
+        let rolled = RollupPlan::eligible(query) && rollup_ready_for_search(self).await?;
         let mut out = Vec::with_capacity(facets.len());
         for facet in facets {
             if rolled
@@ -279,7 +283,7 @@ impl<E: SqlEngine> EventStore for E {
             }
             let statement =
                 Statement::raw(sql.facet(&*dialect, *facet, top), sql.filter.binds.clone());
-            let rows = self.read(statement).await?;
+            let rows = self.read_search(statement).await?;
             let values = if *facet == Facet::Target {
                 let names = rows
                     .into_iter()
@@ -335,10 +339,10 @@ impl<E: SqlEngine> EventStore for E {
     }
 
     async fn count_events(&self) -> StoreResult<u64> {
-        Ok(totals(self).await?.1)
+        Ok(totals(self, false).await?.1)
     }
 
     async fn data_version(&self) -> StoreResult<u64> {
-        Ok(totals(self).await?.0)
+        Ok(totals(self, true).await?.0)
     }
 }

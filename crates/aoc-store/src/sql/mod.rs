@@ -164,6 +164,14 @@ pub trait SqlEngine: Send + Sync {
     /// Runs a statement that only reads; returns its rows.
     async fn read(&self, statement: Statement) -> StoreResult<Vec<Row>>;
 
+    /// Runs a read of a search, figure, facet or export, which a read replica may answer: it
+    /// may trail the primary by a moment, so nothing that must see the caller's own writes (an
+    /// event's tags and comments, fetch state, jobs) reads through here. Without a replica,
+    /// [`SqlEngine::read`].
+    async fn read_search(&self, statement: Statement) -> StoreResult<Vec<Row>> {
+        self.read(statement).await
+    }
+
     /// Runs a statement that writes, on its own; returns how many rows it changed.
     async fn write(&self, statement: Statement) -> StoreResult<u64>;
 

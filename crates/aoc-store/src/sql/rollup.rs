@@ -312,13 +312,27 @@ pub async fn build_once<E: super::SqlEngine + ?Sized>(engine: &E) -> StoreResult
     Ok(())
 }
 
-/// Whether the rollup holds every stored event (built, then kept).
+/// Whether the rollup holds every stored event (built, then kept), on the primary.
 pub async fn rollup_ready<E: super::SqlEngine + ?Sized>(engine: &E) -> StoreResult<bool> {
-    let select = Statement::new(
-        engine.dialect(),
+    ready_in(engine.read(ready_select(engine.dialect())).await?)
+}
+
+/// Whether the rollup that searches read (a replica's, when there is one) holds every event.
+pub async fn rollup_ready_for_search<E: super::SqlEngine + ?Sized>(
+    engine: &E,
+) -> StoreResult<bool> {
+    ready_in(engine.read_search(ready_select(engine.dialect())).await?)
+}
+
+fn ready_select(dialect: Dialect) -> Statement {
+    Statement::new(
+        dialect,
         "SELECT rollup_ready FROM event_totals WHERE id = 1",
-    );
-    Ok(match engine.read(select).await?.first_mut() {
+    )
+}
+
+fn ready_in(mut rows: Vec<super::Row>) -> StoreResult<bool> {
+    Ok(match rows.first_mut() {
         Some(row) => row.integer("rollup_ready")? == 1,
         None => false,
     })

@@ -31,7 +31,7 @@ pub async fn aggregate<E: SqlEngine + ?Sized>(
         "start, events, failures",
     );
     let rows = engine
-        .read(Statement::raw(
+        .read_search(Statement::raw(
             format!("SELECT start, events, failures FROM {}", rolled.sql),
             rolled.binds,
         ))
@@ -53,7 +53,7 @@ pub async fn aggregate<E: SqlEngine + ?Sized>(
         let sql = AggregateSql::new(&plan.raw_query(query, piece), dialect);
         let statement = |text: String| Statement::raw(text, sql.filter.binds.clone());
         for mut row in engine
-            .read(statement(sql.timeline(dialect, interval)))
+            .read_search(statement(sql.timeline(dialect, interval)))
             .await?
         {
             let start = row.time("bucket")?.timestamp_micros();
@@ -129,7 +129,7 @@ async fn ranked<E: SqlEngine + ?Sized>(
         String::new()
     };
     let rows = engine
-        .read(Statement::raw(
+        .read_search(Statement::raw(
             format!(
                 "SELECT value, CAST(sum(events) AS BIGINT) AS n FROM {} GROUP BY value{rank}",
                 rolled.sql
@@ -145,7 +145,7 @@ async fn ranked<E: SqlEngine + ?Sized>(
     for piece in 0..plan.raw.len() {
         let filter = event_filter(&plan.raw_query(query, piece), dialect);
         let rows = engine
-            .read(Statement::raw(
+            .read_search(Statement::raw(
                 format!(
                     "SELECT {expr} AS value, count(*) AS n FROM events WHERE ({}) \
                      AND {expr} IS NOT NULL GROUP BY value",
@@ -186,7 +186,7 @@ async fn edge_time<E: SqlEngine + ?Sized>(
         dialect,
     );
     let rows = engine
-        .read(Statement::raw(
+        .read_search(Statement::raw(
             format!(
                 "SELECT timestamp AS at FROM events WHERE {} ORDER BY timestamp {direction} \
                  LIMIT 1",

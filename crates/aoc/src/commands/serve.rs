@@ -30,6 +30,7 @@ const WEBHOOK_QUEUE: usize = 64;
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let settings = ServeSettings::from_args(&args)?;
     let url = DatabaseUrl::parse(&global.database_url)?;
+    let read_url = DatabaseUrl::parse_read(global.database_read_url.as_deref(), &url)?;
     // Bind before anything else starts: a port in use is a bad setting, reported as one.
     let listener = TcpListener::bind(settings.bind).await.map_err(|e| {
         let reason = if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -40,9 +41,10 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         ConfigError::new("AOC_BIND", "bind", format!("{} {reason}", settings.bind))
     })?;
     let metrics = install_metrics()?;
-    let store = storage::open(&url).await?;
+    let store = storage::open_with_replica(&url, read_url.as_ref()).await?;
     tracing::info!(
         database = %url,
+        read_replica = read_url.as_ref().map(ToString::to_string),
         engine = store.engine(),
         bind = %settings.bind,
         retention_days = settings.retention_days,

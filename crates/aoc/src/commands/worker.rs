@@ -21,6 +21,7 @@ pub async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result<()> {
     let ai = AiConfig::from_args(&args.ai)?;
     let metrics_bind = metrics_bind(args.metrics_bind.as_deref())?;
     let url = DatabaseUrl::parse(&global.database_url)?;
+    let read_url = DatabaseUrl::parse_read(global.database_read_url.as_deref(), &url)?;
     if let Some(bind) = metrics_bind {
         aoc_worker::serve_metrics(super::serve::metrics_builder()?, bind).map_err(|e| {
             ConfigError::new(
@@ -31,9 +32,10 @@ pub async fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result<()> {
         })?;
         super::serve::describe_metrics();
     }
-    let store = storage::open(&url).await?;
+    let store = storage::open_with_replica(&url, read_url.as_ref()).await?;
     tracing::info!(
         database = %url,
+        read_replica = read_url.as_ref().map(ToString::to_string),
         engine = store.engine(),
         concurrency = jobs.concurrency,
         version = env!("CARGO_PKG_VERSION"),

@@ -87,7 +87,34 @@ pub struct DatabaseUrl {
 
 impl DatabaseUrl {
     pub fn parse(value: &str) -> Result<Self, ConfigError> {
-        let err = |message: String| ConfigError::new("DATABASE_URL", "database-url", message);
+        Self::parse_setting(value, "DATABASE_URL", "database-url")
+    }
+
+    /// `DATABASE_READ_URL` (empty: none), beside `primary`: a PostgreSQL streaming replica of
+    /// it, which SQLite has no use for.
+    pub fn parse_read(value: Option<&str>, primary: &Self) -> Result<Option<Self>, ConfigError> {
+        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        let read = Self::parse_setting(value, "DATABASE_READ_URL", "database-read-url")?;
+        if read.engine != Engine::Postgres || primary.engine != Engine::Postgres {
+            return Err(ConfigError::new(
+                "DATABASE_READ_URL",
+                "database-read-url",
+                "names a PostgreSQL streaming replica of DATABASE_URL, so both must be postgres:// URLs \
+                 (SQLite has no replicas: leave DATABASE_READ_URL unset)"
+                    .to_owned(),
+            ));
+        }
+        Ok(Some(read))
+    }
+
+    fn parse_setting(
+        value: &str,
+        env: &'static str,
+        flag: &'static str,
+    ) -> Result<Self, ConfigError> {
+        let err = |message: String| ConfigError::new(env, flag, message);
         let parsed = url::Url::parse(value).map_err(|e| err(format!("not a URL ({e})")))?;
         let engine = match parsed.scheme() {
             "sqlite" => Engine::Sqlite,
@@ -400,6 +427,30 @@ mod tests {
                 lease_seconds: "90".into(),
                 ..Default::default()
             },
+        }
+    }
+
+    #[test]
+    fn a_read_replica_is_a_postgresql_url_beside_a_postgresql_primary() {
+        let primary = DatabaseUrl::parse("postgres://aoc@primary/aoc").expect("valid");
+        let read = DatabaseUrl::parse_read(Some("postgres://aoc:s3cr3t@replica/aoc"), &primary)
+            .expect("valid")
+            .expect("set");
+        assert_eq!(read.engine, Engine::Postgres);
+        assert!(!read.to_string().contains("s3cr3t"));
+        assert!(
+            DatabaseUrl::parse_read(Some(" "), &primary)
+                .expect("empty is unset")
+                .is_none()
+        );
+        let sqlite = DatabaseUrl::parse("sqlite://aoc.db").expect("valid");
+        for (value, primary) in [
+            ("postgres://aoc@replica/aoc", &sqlite),
+            ("sqlite://copy.db", &primary),
+            ("not a url", &primary),
+        ] {
+            let err = DatabaseUrl::parse_read(Some(value), primary).expect_err(value);
+            assert!(err.to_string().starts_with("DATABASE_READ_URL"), "{err}");
         }
     }
 

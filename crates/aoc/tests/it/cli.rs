@@ -27,7 +27,7 @@ async fn bad_settings_exit_2_naming_the_variable() {
     let db = TestDb::new(Engine::Sqlite, "bad_settings").await;
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let taken = taken.local_addr().expect("addr").to_string();
-    let cases: [(&[(&str, &str)], &str); 12] = [
+    let cases: [(&[(&str, &str)], &str); 14] = [
         (&[("RETENTION_DAYS", "abc")], "RETENTION_DAYS"),
         (&[("AUTH_ENABLED", "true")], "AUTH_TENANT_ID"),
         (
@@ -39,6 +39,15 @@ async fn bad_settings_exit_2_naming_the_variable() {
         (
             &[("DATABASE_URL", "sqlite:///no/such/dir/aoc.db")],
             "DATABASE_URL",
+        ),
+        // A read replica is PostgreSQL's, of a PostgreSQL primary.
+        (
+            &[("DATABASE_READ_URL", "postgres://replica.internal/aoc")],
+            "DATABASE_READ_URL",
+        ),
+        (
+            &[("DATABASE_READ_URL", "sqlite://other.db")],
+            "DATABASE_READ_URL",
         ),
         // Off loopback, sign-in is required.
         (&[("AOC_BIND", "0.0.0.0:8080")], "AUTH_ENABLED"),

@@ -6,6 +6,7 @@ mod collect;
 mod dedupe;
 mod import;
 mod jobs;
+mod replica;
 mod serve;
 mod support;
 mod webhook;

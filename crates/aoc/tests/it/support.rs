@@ -40,6 +40,14 @@ impl TestDb {
         Self { url, _dir: dir }
     }
 
+    /// A database the test made itself (such as the primary of a replicated pair) at `url`.
+    pub fn at(url: String) -> Self {
+        Self {
+            url,
+            _dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         self._dir.path()
     }
