@@ -2,6 +2,8 @@
 //! text, idempotent batch inserts through `UNNEST` arrays.
 
 mod annotations;
+#[cfg(test)]
+mod citus_ready;
 mod jobs;
 mod partitions;
 mod replica;
@@ -42,7 +44,7 @@ const INSERT_CHUNK: usize = 5_000;
 /// Serializes event inserts so `seq` follows commit order (any constant unique to AOC).
 const INSERT_LOCK: i64 = 0x0A0C_0001;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub struct PostgresStore {
     pool: PgPool,

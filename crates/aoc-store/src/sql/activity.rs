@@ -226,7 +226,7 @@ fn insert_sighting(
         dialect,
         "INSERT INTO event_sightings \
          (id, event_id, tenant_id, dedupe_key, source, timestamp, ingested_at, raw) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
     )
     .bind(event.id)
     .bind(event_id)
@@ -401,8 +401,8 @@ fn move_annotations(dialect: Dialect, from: EventId, to: EventId) -> [Statement;
         Statement::new(
             dialect,
             "INSERT INTO event_tags \
-             (event_id, event_time, tag, tagged_by_id, tagged_by_name, tagged_at) \
-             SELECT $1, event_time, tag, tagged_by_id, tagged_by_name, tagged_at \
+             (tenant_id, event_id, event_time, tag, tagged_by_id, tagged_by_name, tagged_at) \
+             SELECT tenant_id, $1, event_time, tag, tagged_by_id, tagged_by_name, tagged_at \
              FROM event_tags WHERE event_id = $2 ON CONFLICT DO NOTHING",
         )
         .bind(to)

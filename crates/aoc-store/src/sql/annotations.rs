@@ -17,7 +17,7 @@ use crate::{
 const COMMENT_COLUMNS: &str = "id, event_id, author_id, author_name, body, created_at, updated_at";
 
 /// The event row an annotation is for, on PostgreSQL: `$1` its id, `$2` its time.
-const TARGET_EVENT: &str = "SELECT id, timestamp FROM events WHERE id = $1 AND timestamp = $2 \
+const TARGET_EVENT: &str = "SELECT id, tenant_id, timestamp FROM events WHERE id = $1 AND timestamp = $2 \
      LIMIT 1 FOR KEY SHARE";
 
 fn decode_tag(text: &str) -> StoreResult<Tag> {
@@ -67,9 +67,9 @@ impl<E: SqlEngine> AnnotationStore for E {
                 let mut tx = self.begin().await?;
                 let added = tx
                     .execute(values(
-                        "INSERT INTO event_tags (event_id, event_time, tag, tagged_by_id, \
-                         tagged_by_name, tagged_at) \
-                         SELECT id, timestamp, $3, $4, $5, $6 FROM events \
+                        "INSERT INTO event_tags (tenant_id, event_id, event_time, tag, \
+                         tagged_by_id, tagged_by_name, tagged_at) \
+                         SELECT tenant_id, id, timestamp, $3, $4, $5, $6 FROM events \
                          WHERE id = $1 AND timestamp = $2 \
                          ON CONFLICT (event_id, tag) DO NOTHING",
                     ))
@@ -96,10 +96,10 @@ impl<E: SqlEngine> AnnotationStore for E {
                 let mut rows = self
                     .write_returning(values(&format!(
                         "WITH target AS ({TARGET_EVENT}), \
-                         added AS (INSERT INTO event_tags (event_id, event_time, tag, \
-                             tagged_by_id, tagged_by_name, tagged_at) \
-                             SELECT id, timestamp, $3, $4, $5, $6 FROM target \
-                             ON CONFLICT (event_id, tag) DO NOTHING RETURNING 1), \
+                         added AS (INSERT INTO event_tags (tenant_id, event_id, event_time, \
+                             tag, tagged_by_id, tagged_by_name, tagged_at) \
+                             SELECT tenant_id, id, timestamp, $3, $4, $5, $6 FROM target \
+                             ON CONFLICT (event_id, tag, tenant_id) DO NOTHING RETURNING 1), \
                          changed AS (UPDATE event_totals SET version = version + 1 \
                              WHERE id = 1 AND EXISTS (SELECT 1 FROM added)) \
                          SELECT (SELECT count(*) FROM target) AS found, \
@@ -202,9 +202,9 @@ impl<E: SqlEngine> AnnotationStore for E {
         let insert = Statement::new(
             dialect,
             &format!(
-                "{with}INSERT INTO event_comments (id, event_id, event_time, author_id, \
-                 author_name, body, created_at) \
-                 SELECT $3, id, timestamp, $4, $5, $6, $7 FROM {source} \
+                "{with}INSERT INTO event_comments (id, tenant_id, event_id, event_time, \
+                 author_id, author_name, body, created_at) \
+                 SELECT $3, tenant_id, id, timestamp, $4, $5, $6, $7 FROM {source} \
                  RETURNING {COMMENT_COLUMNS}"
             ),
         )
