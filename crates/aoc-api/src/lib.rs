@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod auth;
+mod compressed;
 pub mod error;
 pub mod openapi;
 mod params;

@@ -23,6 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::audit;
+use crate::compressed::CompressedPages;
 use crate::auth::{self, Role, require};
 use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
@@ -107,6 +108,7 @@ fn api(state: &Api) -> OpenApiRouter<Api> {
         .layer(axum::Extension(ExpensiveLimiter::new(
             state.settings.expensive_per_minute,
         )))
+        .layer(axum::Extension(CompressedPages::default()))
 }
 
 /// The HTTP API over the use cases built from `state`.

@@ -1,5 +1,7 @@
 //! Reading events: search, one event with its annotations, figures, and the tags in use.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use aoc_model::{
@@ -64,7 +66,8 @@ pub struct TagSummary {
 
 impl Services {
     /// One page of the events that match `query`, without their raw records (`raw` is `null`):
-    /// those are most of a page's bytes, and [`Services::get_event`] carries them.
+    /// those are most of a page's bytes, and [`Services::get_event`] carries them. The page is
+    /// shared with every caller of the same search over the same data.
     ///
     /// # Errors
     /// A caller without the Reader role; the store's errors.
@@ -72,7 +75,7 @@ impl Services {
         &self,
         caller: &Caller,
         query: &EventQuery,
-    ) -> ServiceResult<EventPage> {
+    ) -> ServiceResult<Arc<EventPage>> {
         caller.require(Role::Reader)?;
         let query = EventQuery {
             without_raw: true,
@@ -106,6 +109,7 @@ impl Services {
             })
         })
         .await
+        .map(Arc::unwrap_or_clone)
     }
 
     /// Figures over the events that match `query`.
@@ -123,6 +127,7 @@ impl Services {
             Ok(self.store.aggregate_events(query, spec).await?)
         })
         .await
+        .map(Arc::unwrap_or_clone)
     }
 
     /// The event with its raw record, tags and comments.
@@ -178,7 +183,7 @@ impl Services {
         caller: &Caller,
         request: &(impl std::fmt::Debug + Sync),
         compute: impl std::future::Future<Output = ServiceResult<T>> + Send,
-    ) -> ServiceResult<T>
+    ) -> ServiceResult<Arc<T>>
     where
         T: Clone
             + Serialize

@@ -61,14 +61,15 @@ impl QueryCache {
     }
 
     /// The answer kept under `kind` and `key`, else `compute`'s, kept for the next caller.
-    /// Callers asking for the same key at once wait for one computation. A failed computation
-    /// is not kept.
+    /// Callers asking for the same key at once wait for one computation, and every caller of
+    /// one kept answer shares it (the same `Arc`, so a door may keep what it derives from it,
+    /// such as its compressed bytes). A failed computation is not kept.
     pub(crate) async fn get_or_compute<T, F>(
         &self,
         kind: &'static str,
         key: &impl Debug,
         compute: F,
-    ) -> ServiceResult<T>
+    ) -> ServiceResult<Arc<T>>
     where
         T: Clone + Serialize + DeserializeOwned + Weighed + Send + Sync + 'static,
         F: Future<Output = ServiceResult<T>> + Send,
@@ -121,9 +122,8 @@ impl QueryCache {
         }
         let (value, _) = entry.into_value();
         value
-            .downcast_ref::<T>()
-            .cloned()
-            .ok_or_else(|| ServiceError::Internal(format!("the {kind} cache held another type")))
+            .downcast::<T>()
+            .map_err(|_| ServiceError::Internal(format!("the {kind} cache held another type")))
     }
 }
 

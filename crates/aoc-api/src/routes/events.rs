@@ -1,7 +1,9 @@
 //! `GET /api/events` and `GET /api/events/{id}`.
 
-use axum::Json;
 use axum::extract::Path;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::{Extension, Json};
 
 use aoc_model::EventPage;
 use aoc_services::Params;
@@ -10,6 +12,7 @@ use aoc_services::filters::{LIST_PARAMS, search_query, with_filters};
 use aoc_services::params::no_params;
 
 use crate::auth::UseCases;
+use crate::compressed::CompressedPages;
 use crate::error::ApiError;
 use crate::openapi::responses::Failures;
 use crate::params::RawQuery;
@@ -27,10 +30,13 @@ use crate::params::RawQuery;
 )]
 pub async fn list(
     UseCases { services, caller }: UseCases,
+    Extension(compressed): Extension<CompressedPages>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
-) -> Result<Json<EventPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = search_query(&Params::parse(raw.as_deref(), &with_filters(&LIST_PARAMS))?)?;
-    Ok(Json(services.search_events(&caller, &query).await?))
+    let page = services.search_events(&caller, &query).await?;
+    Ok(compressed.respond(&headers, page))
 }
 
 #[utoipa::path(get, path = "/events/{id}", operation_id = "getEvent", tag = "Events",
