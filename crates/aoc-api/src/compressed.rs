@@ -65,7 +65,10 @@ impl CompressedPages {
         };
         (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
                 (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
                 (header::VARY, HeaderValue::from_static("accept-encoding")),
             ],
@@ -111,7 +114,10 @@ mod tests {
 
     fn headers(accept: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(accept).expect("value"));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(accept).expect("value"),
+        );
         headers
     }
 

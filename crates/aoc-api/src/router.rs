@@ -23,8 +23,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::audit;
-use crate::compressed::CompressedPages;
 use crate::auth::{self, Role, require};
+use crate::compressed::CompressedPages;
 use crate::openapi;
 use crate::ratelimit::ExpensiveLimiter;
 use crate::routes::{

@@ -8,8 +8,9 @@
 //! cargo bench -p aoc --bench load -- --database-url sqlite:///tmp/aoc-bench/aoc.db [--clients 64] [--seconds 20] [--uncompressed]
 //! ```
 //!
-//! Cases: `/health`; the Events page's first page (`/api/events?page_size=50`); its figures and
-//! its facets over the default 7 days. Every request has a 30-second timeout; one that fails or
+//! Cases: `/health`; the Events page's first page (`/api/events?page_size=50`), as gzip (kept
+//! with the cached page) and as brotli (encoded per request, the peer); its figures and its facets
+//! over the default 7 days. Every request has a 30-second timeout; one that fails or
 //! times out is counted as an error, not as a latency.
 
 use std::sync::Arc;
@@ -64,11 +65,25 @@ struct Outcome {
     errors: u64,
 }
 
-/// `clients` clients asking for `path` one request after another until `seconds` have passed.
-async fn drive(base: &str, path: &str, opts: &Options) -> Result<(Outcome, f64)> {
+/// `clients` clients asking for `path` one request after another until `seconds` have passed;
+/// with `accept`, sending that `Accept-Encoding` and reading the encoded bytes as they come.
+async fn drive(
+    base: &str,
+    path: &str,
+    opts: &Options,
+    accept: Option<&'static str>,
+) -> Result<(Outcome, f64)> {
     let (clients, seconds) = (opts.clients, opts.seconds);
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(accept) = accept {
+        headers.insert(
+            reqwest::header::ACCEPT_ENCODING,
+            reqwest::header::HeaderValue::from_static(accept),
+        );
+    }
     let http = reqwest::Client::builder()
-        .gzip(!opts.uncompressed)
+        .gzip(!opts.uncompressed && accept.is_none())
+        .default_headers(headers)
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(clients)
         .build()?;
@@ -128,13 +143,26 @@ async fn main() -> Result<()> {
     );
     println!("| case | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (name, path) in [
-        ("/health (peer)", "/health"),
-        ("first page", "/api/events?page_size=50"),
-        ("figures, 7 days", "/api/events/aggregations?hours=168"),
-        ("facets, 7 days", "/api/events/facets?top=5&hours=168"),
+    for (name, path, accept) in [
+        ("/health (peer)", "/health", None),
+        ("first page", "/api/events?page_size=50", None),
+        // The peer of the kept gzip bytes: brotli, which the server encodes per request.
+        (
+            "first page, brotli per request (peer)",
+            "/api/events?page_size=50",
+            Some("br"),
+        ),
+        (
+            "figures, 7 days",
+            "/api/events/aggregations?hours=168",
+            None,
+        ),
+        ("facets, 7 days", "/api/events/facets?top=5&hours=168", None),
     ] {
-        let (mut outcome, elapsed) = drive(&server.base, path, &opts).await?;
+        if accept.is_some() && opts.uncompressed {
+            continue;
+        }
+        let (mut outcome, elapsed) = drive(&server.base, path, &opts, accept).await?;
         outcome.latencies.sort();
         let n = outcome.latencies.len();
         println!(
