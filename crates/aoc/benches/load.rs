@@ -147,11 +147,7 @@ async fn main() -> Result<()> {
         ("/health (peer)", "/health", None),
         ("first page", "/api/events?page_size=50", None),
         // What browsers prefer (they also accept gzip): kept as brotli beside the page.
-        (
-            "first page, brotli",
-            "/api/events?page_size=50",
-            Some("br"),
-        ),
+        ("first page, brotli", "/api/events?page_size=50", Some("br")),
         (
             "figures, 7 days",
             "/api/events/aggregations?hours=168",
