@@ -19,8 +19,9 @@ use flate2::write::GzEncoder;
 
 use aoc_model::EventPage;
 
-/// How many encoded pages are kept (each a few KB to tens of KB).
-const PAGES: u64 = 512;
+/// The most memory the kept pages may weigh, in estimated bytes: an entry keeps its page alive
+/// (even once the query cache has let it go) as well as its encoded bytes.
+const MEMORY_BYTES: u64 = 16 * 1024 * 1024;
 /// An answer the service no longer keeps is not asked for again: bound what it holds.
 const KEEP: Duration = Duration::from_secs(600);
 /// Brotli's quality for answers: the compression layer's (and nginx's) choice for on-the-fly
@@ -81,7 +82,8 @@ impl Default for CompressedPages {
     fn default() -> Self {
         Self {
             pages: moka::sync::Cache::builder()
-                .max_capacity(PAGES)
+                .max_capacity(MEMORY_BYTES)
+                .weigher(|_key, entry: &Entry| weight(entry))
                 .time_to_live(KEEP)
                 .build(),
         }
@@ -124,6 +126,14 @@ impl CompressedPages {
         )
             .into_response()
     }
+}
+
+/// An entry's estimated memory: the page's events (about 1.5 KB each without their raw records,
+/// as the query cache weighs them) and the encoded bytes.
+fn weight(entry: &Entry) -> u32 {
+    let (page, bytes) = &**entry;
+    let estimate = 256 + 1_536 * page.items.len() + bytes.len();
+    u32::try_from(estimate).unwrap_or(u32::MAX)
 }
 
 /// The coding `Accept-Encoding` prefers among brotli and gzip: the higher weight, brotli on a
