@@ -51,14 +51,12 @@ impl ReplicatedPair {
 
     /// Stops the replica alone, as when its host goes away.
     fn stop_replica(&self) {
-        let status = Command::new("bash")
-            .arg("-c")
-            .arg(r#"bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1); if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$bin/pg_ctl" -D "$1" -m immediate -w stop; else "$bin/pg_ctl" -D "$1" -m immediate -w stop; fi"#)
+        let status = Command::new(script())
             .arg("stop-replica")
-            .arg(self.dir.path().join("clusters/replica"))
+            .arg(self.dir.path().join("clusters"))
             .stdout(Stdio::null())
             .status()
-            .expect("pg_ctl");
+            .expect("run scripts/pg-replica");
         assert!(status.success(), "the replica did not stop");
     }
 }
