@@ -49,11 +49,13 @@ impl BareSqlite {
     ) -> Result<()> {
         let mut tx = self.conn.begin().await?;
         for chunk in columns.chunks(BARE_SQLITE_CHUNK) {
-            let rows = vec!["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
+            let rows =
+                vec!["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
             let sql = format!(
                 "INSERT INTO events (seq, id, tenant_id, dedupe_key, source, service, timestamp, \
                  ingested_at, operation, result, actor_upn, actor_id, client_ip, summary, payload, \
-                 client_ip_key, country, target_keys) VALUES {rows}"
+                 client_ip_key, country, target_keys, target_names, activity_key, actor_keys, \
+                 application, application_key) VALUES {rows}"
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (k, c) in chunk.iter().enumerate() {
@@ -76,7 +78,12 @@ impl BareSqlite {
                     .bind(c.payload.as_slice())
                     .bind(c.client_ip_key.map(|k| k.to_vec()))
                     .bind(c.country.as_deref())
-                    .bind(c.target_keys.as_str());
+                    .bind(c.target_keys.as_str())
+                    .bind(c.target_names.as_deref())
+                    .bind(c.activity_key.as_deref())
+                    .bind(c.actor_keys.as_str())
+                    .bind(c.application.as_deref())
+                    .bind(c.application_key.as_deref());
             }
             q.execute(&mut *tx).await?;
             let rows = vec!["(?,?)"; chunk.len()].join(",");
@@ -178,7 +185,7 @@ pub(crate) async fn bare_pg_copy(
             }
             hex
         });
-        let fields: [Option<&str>; 18] = [
+        let fields: [Option<&str>; 23] = [
             Some(&id),
             Some(&c.tenant_id),
             Some(&c.dedupe_key),
@@ -197,6 +204,11 @@ pub(crate) async fn bare_pg_copy(
             None,
             c.country.as_deref(),
             Some(&c.target_keys),
+            c.target_names.as_deref(),
+            c.activity_key.as_deref(),
+            Some(&c.actor_keys),
+            c.application.as_deref(),
+            c.application_key.as_deref(),
         ];
         for (k, field) in fields.into_iter().enumerate() {
             if k > 0 {

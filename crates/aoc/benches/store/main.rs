@@ -65,7 +65,8 @@ const IPS: u64 = 5_000;
 const DEEP_PAGE: usize = 1_000;
 const PAGE_SIZE: u32 = 50;
 const BARE_COLUMNS: &str = "id, tenant_id, dedupe_key, source, service, timestamp, ingested_at, \
-     operation, result, actor_upn, actor_id, client_ip, summary, payload, search, client_ip_key, country, target_keys";
+     operation, result, actor_upn, actor_id, client_ip, summary, payload, search, client_ip_key, country, target_keys, \
+     target_names, activity_key, actor_keys, application, application_key";
 
 const FIRST: [&str; 50] = [
     "kim", "lee", "dana", "megan", "omar", "alex", "sam", "jordan", "taylor", "chris", "pat",
