@@ -129,6 +129,11 @@ pub trait FilterDialect {
     fn byte_order(&self, expression: &str) -> String {
         expression.to_owned()
     }
+    /// The one `actor_keys` value the query's actor filter matches, when a lookup found exactly
+    /// one (see `sql::actor_lookup`): the filter is then an equality the actor index answers.
+    fn actor_keys(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A `WHERE` clause (without the keyword; `TRUE` when empty), its `ORDER BY`, and the binds.
@@ -266,7 +271,16 @@ impl<D: FilterDialect + ?Sized> Builder<'_, D> {
         }
         self.equals("tenant_id", query.tenant.as_ref().map(|t| t.as_str()));
         for field in NameField::ALL {
-            if let Some(condition) = field
+            let looked_up = match self.dialect.actor_keys() {
+                Some(keys) if field == NameField::Actor && !self.in_expression => {
+                    query.actor.as_ref().map(|_| keys.to_owned())
+                }
+                _ => None,
+            };
+            if let Some(keys) = looked_up {
+                let ph = self.bind(Bind::Text(keys));
+                self.clauses.push(format!("(actor_keys = {ph})"));
+            } else if let Some(condition) = field
                 .value_of(query)
                 .and_then(|v| self.name_field(field, v))
             {

@@ -62,6 +62,26 @@ pub async fn write_in_chunks(
     Ok((new, rollup))
 }
 
+/// The engine's dialect for `query` with its actor filter looked up (see
+/// [`super::actor_lookup`]); `None` when nothing can match (no text, or no actor, does).
+async fn planned_dialect<E: SqlEngine + ?Sized>(
+    engine: &E,
+    query: &EventQuery,
+) -> StoreResult<Option<Box<dyn FilterDialect + Send + Sync>>> {
+    use super::actor_lookup::{ActorLookup, WithActor, lookup};
+    let Some(dialect) = engine.events_dialect(query).await? else {
+        return Ok(None);
+    };
+    Ok(match lookup(engine, query, &*dialect).await? {
+        Some(ActorLookup::Nothing) => None,
+        Some(ActorLookup::One(actor_keys)) => Some(Box::new(WithActor {
+            inner: dialect,
+            actor_keys,
+        })),
+        Some(ActorLookup::Many) | None => Some(dialect),
+    })
+}
+
 /// Rows of `value` and `n` (a top list, a facet).
 fn value_counts(rows: Vec<Row>) -> StoreResult<Vec<ValueCount>> {
     rows.into_iter()
@@ -131,11 +151,13 @@ pub async fn fill_derived_columns<E: SqlEngine + ?Sized>(engine: &E) -> StoreRes
             break;
         }
         let n = rows.len() as u64;
+        let mut rows_tenants = Vec::with_capacity(rows.len());
         let derived = rows
             .into_iter()
             .map(|row| {
                 let event = decode_row(row, false)?;
                 let seq = event.seq.map_or(0, |s| s.0);
+                rows_tenants.push(crate::clean_text(event.tenant_id.as_str()).into_owned());
                 Ok((seq, DerivedColumns::of(&event)))
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -144,6 +166,13 @@ pub async fn fill_derived_columns<E: SqlEngine + ?Sized>(engine: &E) -> StoreRes
             .filter_map(|(_, d)| d.actor_name.clone())
             .collect();
         super::people::record_names(engine, names).await?;
+        let actors = rows_tenants
+            .into_iter()
+            .zip(&derived)
+            .filter(|(_, (_, d))| !d.actor_keys.is_empty())
+            .map(|(tenant, (_, d))| (tenant, d.actor_keys.clone()))
+            .collect();
+        super::actor_lookup::record_actor_keys(engine, actors).await?;
         engine.write_derived(derived).await?;
         filled += n;
     }
@@ -187,7 +216,7 @@ impl<E: SqlEngine> EventStore for E {
     }
 
     async fn query_events(&self, query: &EventQuery) -> StoreResult<EventPage> {
-        match self.events_dialect(query).await? {
+        match planned_dialect(self, query).await? {
             Some(dialect) => query_page(self, query, &*dialect).await,
             None => Ok(EventPage {
                 items: Vec::new(),
@@ -201,7 +230,7 @@ impl<E: SqlEngine> EventStore for E {
         query: &EventQuery,
         spec: &AggregateSpec,
     ) -> StoreResult<EventAggregates> {
-        let Some(dialect) = self.events_dialect(query).await? else {
+        let Some(dialect) = planned_dialect(self, query).await? else {
             let interval = aggregate_interval(query, spec, None, None)?;
             return Ok(EventAggregates::assemble(
                 0,
@@ -267,7 +296,7 @@ impl<E: SqlEngine> EventStore for E {
         facets: &[Facet],
         top: u32,
     ) -> StoreResult<Vec<(Facet, Vec<ValueCount>)>> {
-        let Some(dialect) = self.events_dialect(query).await? else {
+        let Some(dialect) = planned_dialect(self, query).await? else {
             return Ok(facets.iter().map(|f| (*f, Vec::new())).collect());
         };
         let sql = AggregateSql::new(query, &*dialect);

@@ -100,6 +100,7 @@ pub async fn finish_store(
         record_commit(&mut *tx, dialect, commit, new, now).await?;
     }
     rollup.apply(&mut *tx, dialect).await?;
+    super::actor_lookup::record_actors(&mut *tx, dialect, events, new).await?;
     if !new.is_empty() || joined > 0 {
         tx.execute(super::totals_change(dialect, count(new.len() as u64)))
             .await?;

@@ -18,6 +18,7 @@
 //! fragment or the statement is chosen by `match`, beside its twin.
 
 mod activity;
+pub mod actor_lookup;
 mod annotations;
 mod audit_trail;
 mod events;

@@ -119,7 +119,8 @@ macro_rules! store_behaviour_suite {
             saved_searches_are_personal_or_shared,
             application_names_match_in_any_letter_case,
             the_data_version_moves_with_every_change_and_only_then,
-            figures_from_the_rollup_equal_counting_the_events
+            figures_from_the_rollup_equal_counting_the_events,
+            the_actor_lookup_answers_as_testing_each_event
         );
         $crate::job_queue_behaviour_suite!($make);
     };
@@ -1320,4 +1321,67 @@ pub async fn migrate_twice_is_harmless(store: &dyn Store) {
     store.migrate().await.expect("migrate again");
     store.ping().await.expect("ping");
     assert_eq!(store.count_events().await.expect("count"), 5);
+}
+
+/// The actor filter looks its value up among the stored actors first (`sql::actor_lookup`): one
+/// actor, none, several, one known by a name another record gives, another tenant's, and an
+/// actor first stored after an earlier lookup all answer as testing every event does.
+pub async fn the_actor_lookup_answers_as_testing_each_event(store: &dyn Store) {
+    let mut events = data::varied_events(60);
+    let late = events.split_off(50);
+    store.insert_events(&events).await.expect("insert");
+    let actor = |value: &str| EventQuery {
+        actor: Some(value.into()),
+        ..EventQuery::default()
+    };
+    let spec = AggregateSpec {
+        interval_seconds: None,
+        top: 3,
+    };
+    let check = |events: Vec<Event>, query: EventQuery, what: &'static str| async move {
+        let got = ids(&collect_pages(store, &query).await);
+        assert_eq!(got, expected(&events, &query), "{what}");
+        let figures = store
+            .aggregate_events(&query, &spec)
+            .await
+            .expect("figures");
+        assert_eq!(
+            figures,
+            expected_aggregates(&events, &query, &spec),
+            "{what}"
+        );
+    };
+    check(events.clone(), actor(data::USERS[2]), "one actor, by UPN").await;
+    check(
+        events.clone(),
+        actor("\"Dana.Park@Contoso.com\""),
+        "one actor, whole",
+    )
+    .await;
+    check(events.clone(), actor("contoso"), "several actors").await;
+    check(
+        events.clone(),
+        actor("kim admin"),
+        "a name another record gives",
+    )
+    .await;
+    check(events.clone(), actor("nobody.here"), "no actor").await;
+    assert!(
+        collect_pages(store, &actor("nobody.here")).await.is_empty(),
+        "no actor, no events"
+    );
+    let elsewhere = EventQuery {
+        tenant: Some(TenantId::new("another-tenant")),
+        ..actor(data::USERS[2])
+    };
+    check(events.clone(), elsewhere, "another tenant's actor").await;
+    // Stored after the lookups above: found by the next one.
+    let mut newcomer = late[0].clone();
+    newcomer.actor.upn = Some("first.timer@contoso.com".into());
+    newcomer.actor.display_name = Some("First Timer".into());
+    let mut all = events.clone();
+    all.push(newcomer.clone());
+    store.insert_events(&[newcomer]).await.expect("newcomer");
+    check(all.clone(), actor("first.timer"), "an actor stored since").await;
+    check(all, actor("First Timer"), "an actor stored since, by name").await;
 }
