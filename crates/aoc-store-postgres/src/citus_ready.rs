@@ -141,7 +141,7 @@ async fn tags_and_comments_of_the_previous_release_take_their_events_tenant() {
     // This release's writer also keeps a table a later migration makes: lent for the insert,
     // then taken away, so the events stand as the previous release stored them.
     sqlx::raw_sql(
-        "CREATE TABLE event_actors (tenant_id text, actor_keys text, \
+        "CREATE TABLE event_actors (tenant_id text, actor_keys text, events bigint, \
          PRIMARY KEY (tenant_id, actor_keys))",
     )
     .execute(&store.pool)

@@ -129,9 +129,9 @@ pub trait FilterDialect {
     fn byte_order(&self, expression: &str) -> String {
         expression.to_owned()
     }
-    /// The one `actor_keys` value the query's actor filter matches, when a lookup found exactly
-    /// one (see `sql::actor_lookup`): the filter is then an equality the actor index answers.
-    fn actor_keys(&self) -> Option<&str> {
+    /// The `actor_keys` values the query's actor filter matches, when a lookup found few (see
+    /// `sql::actor_lookup`): the filter is then a list the actor index answers.
+    fn actor_keys(&self) -> Option<&[String]> {
         None
     }
 }
@@ -273,13 +273,17 @@ impl<D: FilterDialect + ?Sized> Builder<'_, D> {
         for field in NameField::ALL {
             let looked_up = match self.dialect.actor_keys() {
                 Some(keys) if field == NameField::Actor && !self.in_expression => {
-                    query.actor.as_ref().map(|_| keys.to_owned())
+                    query.actor.as_ref().map(|_| keys.to_vec())
                 }
                 _ => None,
             };
             if let Some(keys) = looked_up {
-                let ph = self.bind(Bind::Text(keys));
-                self.clauses.push(format!("(actor_keys = {ph})"));
+                let list: Vec<String> = keys
+                    .into_iter()
+                    .map(|keys| self.bind(Bind::Text(keys)))
+                    .collect();
+                self.clauses
+                    .push(format!("(actor_keys IN ({}))", list.join(", ")));
             } else if let Some(condition) = field
                 .value_of(query)
                 .and_then(|v| self.name_field(field, v))

@@ -3,14 +3,16 @@
 //! which for a person holding one event in two thousand reads 100,000 rows, and for a value
 //! that matches nobody reads them all. So the value is first looked up in `event_actors` (each
 //! distinct `actor_keys`, kept by every insert), with the people whose display name it matches
-//! (`actor_names`): when exactly one actor answers, the filter becomes `actor_keys = …`, read
-//! newest first from `events_actor_keys_time`; when none does, nothing can match; when several
-//! do, the filter tests each event as before (their events are many, so a page fills soon).
+//! (`actor_names`). When a few actors answer (a person is often named three ways: by UPN alone,
+//! with the object id, with the display name too) holding few events between them, the filter
+//! becomes `actor_keys IN (…)`, read from `events_actor_keys_time`; when none does, nothing can
+//! match; when many do, or their events are many, the filter tests each event as before (a page
+//! of such common matches fills soon along the time index).
 //!
 //! The lookup finds every actor the filter matches, or more (a name that differs only in
 //! letter case from a UPN's), never fewer: the table holds every stored event's keys.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use aoc_model::{Event, EventId, EventQuery, KEY_SEPARATOR, TextMatch};
 
@@ -20,6 +22,10 @@ use crate::{StoreResult, clean_text};
 
 /// Keys per insert statement.
 const KEYS_PER_INSERT: usize = 500;
+/// Actors a filter may stand for and still be read from the index…
+const MAX_KEYS: usize = 16;
+/// …holding at most this many events between them (every one is read and ordered).
+const MAX_EVENTS: i64 = 20_000;
 /// People whose name matches, beyond which the lookup gives up (the filter tests each event).
 const MAX_NAMED: usize = 50;
 
@@ -28,52 +34,63 @@ const MAX_NAMED: usize = 50;
 pub enum ActorLookup {
     /// No stored actor matches: neither can an event.
     Nothing,
-    /// Exactly one: its `actor_keys`.
-    One(String),
-    /// Several (or too many names to look up): each event is tested.
+    /// A few, with few events: their `actor_keys`.
+    Keys(Vec<String>),
+    /// Many, or with many events (or too many names to look up): each event is tested.
     Many,
 }
 
-/// The `(tenant, actor_keys)` of the events in `events` whose id is in `new`, stored now.
-fn keys_of(events: &[Event], new: &[EventId]) -> BTreeSet<(String, String)> {
+/// Events per `(tenant, actor_keys)`.
+pub type ActorCounts = BTreeMap<(String, String), i64>;
+
+/// The actors of the events in `events` whose id is in `new`, stored now, with their counts.
+fn keys_of(events: &[Event], new: &[EventId]) -> ActorCounts {
     let new: HashSet<&EventId> = new.iter().collect();
-    events
-        .iter()
-        .filter(|e| new.contains(&e.id))
-        .filter_map(|e| {
-            let keys = aoc_model::actor_keys(&e.actor);
-            (!keys.is_empty()).then(|| {
-                (
-                    clean_text(e.tenant_id.as_str()).into_owned(),
-                    clean_text(&keys).into_owned(),
-                )
-            })
-        })
-        .collect()
+    let mut counts = ActorCounts::new();
+    for e in events.iter().filter(|e| new.contains(&e.id)) {
+        let keys = aoc_model::actor_keys(&e.actor);
+        if !keys.is_empty() {
+            let key = (
+                clean_text(e.tenant_id.as_str()).into_owned(),
+                clean_text(&keys).into_owned(),
+            );
+            *counts.entry(key).or_default() += 1;
+        }
+    }
+    counts
 }
 
-fn inserts(dialect: Dialect, keys: BTreeSet<(String, String)>) -> Vec<Statement> {
-    let keys: Vec<(String, String)> = keys.into_iter().collect();
-    keys.chunks(KEYS_PER_INSERT)
+fn inserts(dialect: Dialect, counts: ActorCounts) -> Vec<Statement> {
+    let counts: Vec<((String, String), i64)> = counts.into_iter().collect();
+    counts
+        .chunks(KEYS_PER_INSERT)
         .map(|chunk| {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
                     format!(
-                        "({}, {})",
-                        dialect.placeholder(2 * i + 1),
-                        dialect.placeholder(2 * i + 2)
+                        "({}, {}, {})",
+                        dialect.placeholder(3 * i + 1),
+                        dialect.placeholder(3 * i + 2),
+                        dialect.placeholder(3 * i + 3)
                     )
                 })
                 .collect();
             Statement::raw(
                 format!(
-                    "INSERT INTO event_actors (tenant_id, actor_keys) VALUES {} \
-                     ON CONFLICT DO NOTHING",
+                    "INSERT INTO event_actors (tenant_id, actor_keys, events) VALUES {} \
+                     ON CONFLICT (tenant_id, actor_keys) DO UPDATE SET \
+                     events = event_actors.events + excluded.events",
                     values.join(", ")
                 ),
                 chunk
                     .iter()
-                    .flat_map(|(tenant, keys)| [tenant.clone().into(), keys.clone().into()])
+                    .flat_map(|((tenant, keys), n)| {
+                        [
+                            tenant.clone().into(),
+                            keys.clone().into(),
+                            Bind::Integer(*n),
+                        ]
+                    })
                     .collect(),
             )
         })
@@ -93,12 +110,12 @@ pub async fn record_actors(
     Ok(())
 }
 
-/// Records `(tenant, actor_keys)` pairs on their own (rows whose keys were filled in later).
+/// Records actors and their counts on their own (rows whose keys were filled in later).
 pub async fn record_actor_keys<E: SqlEngine + ?Sized>(
     engine: &E,
-    keys: BTreeSet<(String, String)>,
+    counts: ActorCounts,
 ) -> StoreResult<()> {
-    for statement in inserts(engine.dialect(), keys) {
+    for statement in inserts(engine.dialect(), counts) {
         engine.write(statement).await?;
     }
     Ok(())
@@ -160,27 +177,33 @@ pub async fn lookup<E: SqlEngine + ?Sized>(
     let found = engine
         .read_search(Statement::raw(
             format!(
-                "SELECT DISTINCT actor_keys FROM event_actors WHERE {tenant}({}) LIMIT 2",
-                tests.join(" OR ")
+                "SELECT actor_keys, events FROM event_actors WHERE {tenant}({}) LIMIT {}",
+                tests.join(" OR "),
+                MAX_KEYS + 1
             ),
             binds,
         ))
         .await?;
-    let mut keys = Vec::with_capacity(2);
+    // The same keys in several tenants are one value to the filter.
+    let mut keys = BTreeMap::new();
     for mut row in found {
-        keys.push(row.text("actor_keys")?);
+        let events = row.integer("events")?;
+        *keys.entry(row.text("actor_keys")?).or_insert(0) += events;
     }
-    Ok(Some(match keys.len() {
-        0 => ActorLookup::Nothing,
-        1 => ActorLookup::One(keys.remove(0)),
-        _ => ActorLookup::Many,
+    let events: i64 = keys.values().sum();
+    Ok(Some(if keys.is_empty() {
+        ActorLookup::Nothing
+    } else if keys.len() > MAX_KEYS || events > MAX_EVENTS {
+        ActorLookup::Many
+    } else {
+        ActorLookup::Keys(keys.into_keys().collect())
     }))
 }
 
 /// An engine's dialect with the actor filter's lookup.
 pub struct WithActor {
     pub inner: Box<dyn FilterDialect + Send + Sync>,
-    pub actor_keys: String,
+    pub actor_keys: Vec<String>,
 }
 
 impl FilterDialect for WithActor {
@@ -208,7 +231,7 @@ impl FilterDialect for WithActor {
     fn byte_order(&self, expression: &str) -> String {
         self.inner.byte_order(expression)
     }
-    fn actor_keys(&self) -> Option<&str> {
+    fn actor_keys(&self) -> Option<&[String]> {
         Some(&self.actor_keys)
     }
 }

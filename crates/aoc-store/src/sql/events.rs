@@ -74,7 +74,7 @@ async fn planned_dialect<E: SqlEngine + ?Sized>(
     };
     Ok(match lookup(engine, query, &*dialect).await? {
         Some(ActorLookup::Nothing) => None,
-        Some(ActorLookup::One(actor_keys)) => Some(Box::new(WithActor {
+        Some(ActorLookup::Keys(actor_keys)) => Some(Box::new(WithActor {
             inner: dialect,
             actor_keys,
         })),
@@ -166,12 +166,12 @@ pub async fn fill_derived_columns<E: SqlEngine + ?Sized>(engine: &E) -> StoreRes
             .filter_map(|(_, d)| d.actor_name.clone())
             .collect();
         super::people::record_names(engine, names).await?;
-        let actors = rows_tenants
-            .into_iter()
-            .zip(&derived)
-            .filter(|(_, (_, d))| !d.actor_keys.is_empty())
-            .map(|(tenant, (_, d))| (tenant, d.actor_keys.clone()))
-            .collect();
+        let mut actors = super::actor_lookup::ActorCounts::new();
+        for (tenant, (_, d)) in rows_tenants.into_iter().zip(&derived) {
+            if !d.actor_keys.is_empty() {
+                *actors.entry((tenant, d.actor_keys.clone())).or_default() += 1;
+            }
+        }
         super::actor_lookup::record_actor_keys(engine, actors).await?;
         engine.write_derived(derived).await?;
         filled += n;
