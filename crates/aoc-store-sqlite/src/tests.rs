@@ -139,3 +139,106 @@ async fn both_text_plans_match_the_reference() {
         }
     }
 }
+
+/// A file of the release before the actor lookup (migrations up to 0012) migrates: its actors
+/// are counted into `event_actors`, the actor filter finds its events as testing each one does,
+/// and a person's first page is read from the actor index, not along the time index.
+#[tokio::test]
+async fn the_previous_release_gains_the_actor_lookup() {
+    use aoc_model::EventQuery;
+    use aoc_store::EventStore;
+    use aoc_store::testsuite::data::{USERS, varied_events};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("previous.db").display()
+    ))
+    .await
+    .expect("open");
+    crate::MIGRATOR
+        .run_to(12, &store.writer)
+        .await
+        .expect("the previous release's schema");
+    let events = varied_events(80);
+    // This release's writer also keeps the table the next migration makes: lent for the
+    // insert, then taken away, so the events stand as the previous release stored them.
+    sqlx::raw_sql(
+        "CREATE TABLE event_actors (tenant_id TEXT, actor_keys TEXT, events INTEGER, \
+         PRIMARY KEY (tenant_id, actor_keys))",
+    )
+    .execute(&store.writer)
+    .await
+    .expect("lend");
+    store.insert_events(&events).await.expect("insert");
+    sqlx::raw_sql("DROP TABLE event_actors")
+        .execute(&store.writer)
+        .await
+        .expect("take back");
+
+    store.migrate().await.expect("migrate to this release");
+
+    let (counted,): (i64,) = sqlx::query_as("SELECT sum(events) FROM event_actors")
+        .fetch_one(&store.writer)
+        .await
+        .expect("counts");
+    let (named,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM events WHERE actor_keys IS NOT NULL AND actor_keys <> ''",
+    )
+    .fetch_one(&store.writer)
+    .await
+    .expect("events");
+    assert_eq!(counted, named);
+
+    let query = EventQuery {
+        actor: Some(USERS[2].into()),
+        ..EventQuery::default()
+    };
+    let mut want: Vec<_> = events.iter().filter(|e| query.matches(e)).collect();
+    want.sort_by_key(|e| std::cmp::Reverse((e.timestamp, e.id)));
+    let want: Vec<_> = want.into_iter().map(|e| e.id).collect();
+    assert!(!want.is_empty());
+    let got: Vec<_> = store
+        .query_events(&query)
+        .await
+        .expect("query")
+        .items
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(got, want);
+
+    // The plan of that page: the actor index, whatever else SQLite could pick.
+    let keys: Vec<(String,)> =
+        sqlx::query_as("SELECT actor_keys FROM event_actors WHERE instr(actor_keys, ?1) > 0")
+            .bind(USERS[2])
+            .fetch_all(&store.writer)
+            .await
+            .expect("keys");
+    let dialect = aoc_store::sql::actor_lookup::WithActor {
+        inner: Box::new(crate::fts::SqliteDialect {
+            plan: crate::fts::TextPlan::FromIndex,
+            fts: String::new(),
+        }),
+        actor_keys: keys.into_iter().map(|(k,)| k).collect(),
+    };
+    let filter = aoc_store::event_filter(&query, &dialect);
+    let plan = crate::rows::fetch(
+        &store.writer,
+        aoc_store::sql::Statement::raw(
+            format!("EXPLAIN QUERY PLAN {}", filter.select_sql()),
+            filter.binds,
+        ),
+    )
+    .await
+    .expect("plan");
+    let plan: Vec<String> = plan
+        .into_iter()
+        .map(|mut row| row.text("detail").expect("detail"))
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("events_actor_keys_time")),
+        "{plan:?}"
+    );
+}
