@@ -65,22 +65,12 @@ fn inserts(dialect: Dialect, counts: ActorCounts) -> Vec<Statement> {
     counts
         .chunks(KEYS_PER_INSERT)
         .map(|chunk| {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "({}, {}, {})",
-                        dialect.placeholder(3 * i + 1),
-                        dialect.placeholder(3 * i + 2),
-                        dialect.placeholder(3 * i + 3)
-                    )
-                })
-                .collect();
             Statement::raw(
                 format!(
                     "INSERT INTO event_actors (tenant_id, actor_keys, events) VALUES {} \
                      ON CONFLICT (tenant_id, actor_keys) DO UPDATE SET \
                      events = event_actors.events + excluded.events",
-                    values.join(", ")
+                    dialect.value_rows(chunk.len(), 3)
                 ),
                 chunk
                     .iter()

@@ -87,6 +87,20 @@ impl Dialect {
         }
     }
 
+    /// `(…), (…), …` for a multi-row `VALUES`: `rows` tuples of `width` placeholders, numbered
+    /// from 1 in row order.
+    pub fn value_rows(self, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|row| {
+                let places: Vec<String> = (1..=width)
+                    .map(|k| self.placeholder(row * width + k))
+                    .collect();
+                format!("({})", places.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The larger of two values: SQLite's scalar `max`, PostgreSQL's `GREATEST`.
     pub fn greatest(self) -> &'static str {
         match self {
@@ -265,6 +279,16 @@ fn count(value: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_rows_number_their_placeholders_in_row_order() {
+        assert_eq!(
+            Dialect::Postgres.value_rows(2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(Dialect::Sqlite.value_rows(1, 2), "(?1, ?2)");
+        assert_eq!(Dialect::Sqlite.value_rows(0, 2), "");
+    }
 
     #[test]
     fn sqlite_numbers_placeholders_like_postgres() {

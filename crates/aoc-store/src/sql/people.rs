@@ -30,18 +30,9 @@ fn inserts(dialect: Dialect, pairs: BTreeSet<(String, String)>) -> Vec<Statement
     pairs
         .chunks(PAIRS_PER_INSERT)
         .map(|chunk| {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "({}, {})",
-                        dialect.placeholder(2 * i + 1),
-                        dialect.placeholder(2 * i + 2)
-                    )
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO actor_names (upn, name) VALUES {} ON CONFLICT DO NOTHING",
-                values.join(", ")
+                dialect.value_rows(chunk.len(), 2)
             );
             let binds = chunk
                 .iter()

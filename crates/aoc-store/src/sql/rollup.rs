@@ -213,26 +213,13 @@ impl RollupDelta {
         cells
             .chunks(UPSERT_CHUNK)
             .map(|chunk| {
-                let mut sql = String::from(
+                let mut sql = format!(
                     "INSERT INTO event_rollup \
-                     (tenant_id, span, start, dimension, value, events, failures) VALUES ",
+                     (tenant_id, span, start, dimension, value, events, failures) VALUES {}",
+                    dialect.value_rows(chunk.len(), 7)
                 );
                 let mut binds = Vec::with_capacity(chunk.len() * 7);
-                for (i, ((tenant, span, start, dimension, value), (events, failures))) in
-                    chunk.iter().enumerate()
-                {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    let at = i * 7;
-                    sql.push('(');
-                    for k in 1..=7 {
-                        if k > 1 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&dialect.placeholder(at + k));
-                    }
-                    sql.push(')');
+                for ((tenant, span, start, dimension, value), (events, failures)) in chunk {
                     binds.push(crate::filter::Bind::Text(tenant.clone()));
                     binds.push(crate::filter::Bind::Integer(*span));
                     binds.push(crate::filter::Bind::Integer(*start));
